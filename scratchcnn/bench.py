@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from . import fusion
 from .threads import single_threaded_blas
 from .tutorial import build_model
 
@@ -55,6 +56,12 @@ def layer_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
     _, grad = model._loss_and_grad(h, y)
     for k, layer in reversed(list(enumerate(model.layers))):
         layer.forward(inputs[k], training=True)          # restore what backward needs after the timing runs
+        below = model.layers[k - 1] if k else None
+        if model.fuse and fusion.fusable(below, layer):  # the pair's one backward step, as fit runs it
+            layer.forward(below.forward(inputs[k - 1], training=True), training=True)
+            call = lambda: fusion.backward(below, layer, grad)  # noqa: E731
+            rows.append((f"{below.name} + {layer.name} backward (fused)", _median_ms(call, repeats)))
+            break
         last = k == len(model.layers) - 1
         call = (lambda: layer.backward(grad, skip_activation=True)) if last else (lambda: layer.backward(grad))
         rows.append((f"{layer.name} backward", _median_ms(call, repeats)))

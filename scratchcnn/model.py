@@ -5,6 +5,7 @@ One training step (``train_on_batch``) is the whole data path:
     x (N, 28, 28, 1) -> layer.forward for each layer -> probabilities (N, 10)
     loss and dL/dlogits                  (scratchcnn/losses.py)
     layer.backward for each layer, last to first: each fills its own grads and returns dL/dinput
+                                         (a Conv2D -> MaxPooling2D pair as one step: fusion.py)
     optimizer.step(params, grads)        (scratchcnn/optimizers.py)
 
 ``fit`` just shuffles the data once per epoch, cuts it into batches, runs that step on each and prints
@@ -22,7 +23,7 @@ import time
 
 import numpy as np
 
-from . import checks, losses, optimizers, weights_file
+from . import checks, fusion, losses, optimizers, weights_file
 from .callbacks import TrainingInterrupted
 from .interrupt import CtrlC
 from .layers.base import Layer
@@ -69,6 +70,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.stop_training = False  # set by fit on a NaN loss, or by a callback to stop training
+        self.fuse = True  # one backward step for Conv2D -> MaxPooling2D (fusion.py); False: each layer's own
         for layer in layers or []:
             self.add(layer)
 
@@ -158,10 +160,17 @@ class Sequential:
         return losses.sparse_categorical_crossentropy(output, y)
 
     def _backward(self, grad: np.ndarray) -> None:
-        last, *rest = self.layers[::-1]
+        last = self.layers[-1]
         grad = last.backward(grad, skip_activation=True) if self._fused_softmax() else last.backward(grad)
-        for layer in rest:
-            grad = layer.backward(grad)
+        index = len(self.layers) - 2
+        while index >= 0:
+            layer, below = self.layers[index], self.layers[index - 1] if index else None
+            if self.fuse and fusion.fusable(below, layer):  # Conv2D -> MaxPooling2D: one step (fusion.py)
+                fusion.backward(below, layer, grad)
+                index -= 2
+            else:
+                grad = layer.backward(grad)
+                index -= 1
 
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         output = self._forward(x, training=True)

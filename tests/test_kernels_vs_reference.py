@@ -9,6 +9,7 @@ import pytest
 
 import reference.adam
 import reference.conv
+import reference.conv_pool
 import reference.layers
 import reference.pool
 from scratchcnn import kernels, losses
@@ -110,6 +111,34 @@ def test_pool_ties_go_to_the_first_maximum_in_row_major_order():
     for maxpool in (kernels.maxpool2d_forward, reference.pool.maxpool2d_forward):
         y, argmax = maxpool(x, (2, 2), (2, 2))
         assert y.item() == 2.0 and argmax.item() == 1       # (h, w) = (0, 1): flat 0 * 2 + 1
+
+
+# --- conv gradients straight from a pool's (the fused backward) --------------------------------------------
+CONV_POOL_CASES = [
+    # batch, height, width, channels, kernel (KH, KW), filters, pool
+    (2, 28, 28, 1, (3, 3), 28, (2, 2)),       # the tutorial's layers
+    (3, 9, 8, 2, (3, 3), 4, (2, 2)),          # odd map: the last row of the conv map is in no window
+    (11, 10, 9, 3, (2, 3), 5, (3, 2)),        # more images than the 8 chunks; non-square kernel and pool
+    (1, 4, 4, 1, (3, 3), 2, (2, 2)),          # one window
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("n, h, w, c, kernel_hw, f, pool", CONV_POOL_CASES)
+def test_conv_pool_backward_matches_reference(n, h, w, c, kernel_hw, f, pool, relu, dtype):
+    rng = np.random.default_rng(h * 100 + w + relu)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_hw, c, f)).astype(dtype)
+    z = kernels.conv2d_forward(x, kernel, np.zeros(f, dtype), (1, 1))
+    pooled, argmax = kernels.maxpool2d_forward(np.maximum(z, 0) if relu else z, pool, pool)
+    dy = rng.standard_normal(pooled.shape).astype(dtype)
+    dw, db = kernels.conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw)
+    dw_ref, db_ref = reference.conv_pool.conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw)
+    assert_close(dw, dw_ref, dtype)
+    assert_close(db, db_ref, dtype)
+    if relu:
+        assert (pooled <= 0).any()  # the relu case really has windows without gradient
 
 
 # --- Adam --------------------------------------------------------------------------------------------------

@@ -402,3 +402,38 @@ def test_import_pulls_in_no_deep_learning_framework():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+# --- the fused Conv2D -> MaxPooling2D backward (scratchcnn/fusion.py) ---------------------------------------
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_fused_conv_pool_backward_gives_the_layers_own_gradients(activation):
+    grads = []
+    for fuse in (True, False):
+        model = Sequential([
+            Conv2D(6, kernel_size=(3, 3), activation=activation, input_shape=(11, 10, 2)),
+            MaxPooling2D(pool_size=(2, 2)),
+            Flatten(),
+            Dense(10, activation="softmax"),
+        ], seed=3, dtype="float64")
+        model.compile()
+        model.fuse = fuse
+        x = np.random.default_rng(1).standard_normal((5, 11, 10, 2))
+        model.train_on_batch(x, np.arange(5))
+        grads.append([g.copy() for g in model.grads])
+    for fused, unfused in zip(*grads):
+        np.testing.assert_allclose(fused, unfused, rtol=1e-12, atol=1e-14)
+    assert np.abs(grads[0][0]).max() > 0  # the conv kernel really got a gradient
+
+
+def test_fusion_applies_only_where_the_conv_needs_no_input_gradient():
+    from scratchcnn import fusion
+    first = tutorial_like()
+    first.build((28, 28, 1))
+    assert fusion.fusable(first.layers[0], first.layers[1])
+    second = Sequential([
+        Conv2D(2, 3, input_shape=(9, 9, 1)), Conv2D(3, 3), MaxPooling2D(2), Flatten(), Dense(2)])
+    second.build((9, 9, 1))
+    assert not fusion.fusable(second.layers[1], second.layers[2])  # its input gradient is needed
+    strided = Sequential([Conv2D(2, 3, strides=2, input_shape=(9, 9, 1)), MaxPooling2D(2)])
+    strided.build((9, 9, 1))
+    assert not fusion.fusable(strided.layers[0], strided.layers[1])

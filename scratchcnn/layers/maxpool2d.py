@@ -48,8 +48,8 @@ class MaxPooling2D(Layer):
         if top or bottom or left or right:
             x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
         self.padded_shape = x.shape
-        y, self.argmax = maxpool2d_forward(x, self.pool_size, self.strides)  # both (N, OH, OW, C)
-        return y
+        self.y, self.argmax = maxpool2d_forward(x, self.pool_size, self.strides)  # both (N, OH, OW, C)
+        return self.y
 
     def backward(self, dy):
         dx = maxpool2d_backward(dy, self.argmax, self.padded_shape, self.pool_size, self.strides)

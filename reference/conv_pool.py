@@ -1,0 +1,32 @@
+"""The kernel gradient of a conv feeding a max-pool, loop by loop: the twin of scratchcnn/kernels/conv_pool.py.
+
+It is the two unfused backward passes one after the other, the way the chain rule reads:
+
+    dz[n, h, w, f] = dy[n, a, b, f]   at (h, w) = the winner of pool window (a, b), 0 elsewhere
+                                      (and 0 where a relu made max(relu(z)) flat: pooled <= 0)
+    dW, db         = the conv's kernel and bias gradients of dz
+
+The fast kernel gets the same numbers without ever making dz.
+"""
+import numpy as np
+
+from .conv import conv2d_backward_bias, conv2d_backward_kernel
+
+
+def conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw):
+    """(dW (KH, KW, C, F), db (F,)) from the conv's input x, dL/dpooled dy and the pool's argmax.
+
+    argmax[n, a, b, f] is the flat position h * OW + w of window (a, b)'s winner in the conv map.
+    """
+    n_images, height, width, _ = x.shape
+    out_h, out_w = height - kernel_hw[0] + 1, width - kernel_hw[1] + 1   # stride-1 conv map
+    dz = np.zeros((n_images, out_h, out_w, dy.shape[3]), dtype=dy.dtype)
+    for n in range(n_images):
+        for a in range(dy.shape[1]):
+            for b in range(dy.shape[2]):
+                for f in range(dy.shape[3]):
+                    if relu and pooled[n, a, b, f] <= 0:
+                        continue
+                    h, w = divmod(int(argmax[n, a, b, f]), out_w)
+                    dz[n, h, w, f] += dy[n, a, b, f]
+    return conv2d_backward_kernel(x, dz, (1, 1), kernel_hw), conv2d_backward_bias(dz)
