@@ -1,6 +1,10 @@
-"""The kernel gradient of a conv feeding a max-pool, loop by loop: the twin of scratchcnn/kernels/conv_pool.py.
+"""A conv feeding a max-pool, loop by loop: the twin of scratchcnn/kernels/conv_pool.py.
 
-It is the two unfused backward passes one after the other, the way the chain rule reads:
+Forward, it is the conv, then relu if asked, then the 2x2 pool, one after the other. (With relu, a window
+whose values are all <= 0 pools to 0 and gets no gradient; where its argmax points then does not matter,
+and the fast kernel, which takes relu after the max, may point elsewhere among the tied zeros.)
+
+Backward, it is the two unfused backward passes one after the other, the way the chain rule reads:
 
     dz[n, h, w, f] = dy[n, a, b, f]   at (h, w) = the winner of pool window (a, b), 0 elsewhere
                                       (and 0 where a relu made max(relu(z)) flat: pooled <= 0)
@@ -10,7 +14,16 @@ The fast kernel gets the same numbers without ever making dz.
 """
 import numpy as np
 
-from .conv import conv2d_backward_bias, conv2d_backward_kernel
+from .conv import conv2d_backward_bias, conv2d_backward_kernel, conv2d_forward
+from .pool import maxpool2d_forward
+
+
+def conv_pool_forward(x, w, b, relu):
+    """(y, argmax), both (N, OH//2, OW//2, F): conv (stride 1), relu if asked, 2x2 max-pool (stride 2)."""
+    z = conv2d_forward(x, w, b, (1, 1))
+    if relu:
+        z = np.maximum(z, 0)
+    return maxpool2d_forward(z, (2, 2), (2, 2))
 
 
 def conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw):

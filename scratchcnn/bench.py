@@ -48,20 +48,29 @@ def layer_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
     """[(what, ms)] for each layer's forward and backward, the loss and the optimizer, at x's batch size."""
     rows, inputs = [], []
     h = x
-    for layer in model.layers:
+    for k, layer in enumerate(model.layers):
         inputs.append(h)
-        rows.append((f"{layer.name} forward", _median_ms(lambda: layer.forward(h, training=True), repeats)))
-        h = layer.forward(h, training=True)
+        below = model.layers[k - 1] if k else None
+        if model.fuse and fusion.fusable(below, layer):  # ran with the conv below as one step, on its row
+            continue
+        above = model.layers[k + 1] if k + 1 < len(model.layers) else None
+        if model.fuse and fusion.fusable(layer, above):
+            call = lambda: fusion.forward(layer, above, h)  # noqa: E731
+            rows.append((f"{layer.name} + {above.name} forward (fused)", _median_ms(call, repeats)))
+        else:
+            call = lambda: layer.forward(h, training=True)  # noqa: E731
+            rows.append((f"{layer.name} forward", _median_ms(call, repeats)))
+        h = call()
     rows.append(("loss + dL/dlogits", _median_ms(lambda: model._loss_and_grad(h, y), repeats)))
     _, grad = model._loss_and_grad(h, y)
     for k, layer in reversed(list(enumerate(model.layers))):
-        layer.forward(inputs[k], training=True)          # restore what backward needs after the timing runs
         below = model.layers[k - 1] if k else None
         if model.fuse and fusion.fusable(below, layer):  # the pair's one backward step, as fit runs it
-            layer.forward(below.forward(inputs[k - 1], training=True), training=True)
+            fusion.forward(below, layer, inputs[k - 1])  # restore what backward needs after the timing runs
             call = lambda: fusion.backward(below, layer, grad)  # noqa: E731
             rows.append((f"{below.name} + {layer.name} backward (fused)", _median_ms(call, repeats)))
             break
+        layer.forward(inputs[k], training=True)          # restore what backward needs after the timing runs
         last = k == len(model.layers) - 1
         call = (lambda: layer.backward(grad, skip_activation=True)) if last else (lambda: layer.backward(grad))
         rows.append((f"{layer.name} backward", _median_ms(call, repeats)))

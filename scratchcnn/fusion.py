@@ -1,34 +1,44 @@
-"""Fusion: one backward step for a Conv2D whose output goes straight into a MaxPooling2D.
+"""Fusion: a Conv2D whose output goes straight into a MaxPooling2D runs as one step, forward and backward.
 
-Unfused, the pool's backward spreads the gradient over the whole conv map (N, 26, 26, 28 in the tutorial),
-three quarters of it zeros, and the conv's backward then sums over every position of that map. Fused, the
-conv's kernel and bias gradients come straight from the pool's gradient and its winners
-(``kernels/conv_pool.py``): the same numbers (up to float rounding), about a third of the time.
+Unfused, the conv writes its whole map (N, 26, 26, 28 in the tutorial), the pool reads it back, and on the
+way back the pool spreads its gradient over that map, three quarters of it zeros, for the conv to sum over
+all of it. Fused (``kernels/conv_pool.py``), the map lives one filter at a time in a few kilobytes and the
+conv's gradients come straight from the pool's winners: the same numbers up to float rounding, in about
+half the time forward and 40% of it backward.
 
-Each layer still runs its own forward, keeps what its backward would need, and owns its weights and
-gradients; ``Sequential._backward`` calls :func:`backward` here instead of the two layers' backward for a
-pair that :func:`fusable` accepts. Set ``model.fuse = False`` to run every layer's own backward (the tests
-check both give the same gradients).
+The two layers stay what they are: each owns its weights and gradients, and the pair leaves in them what
+their own forward would have (conv.x_padded, pool.y, pool.argmax), so either layer's code can take over.
+Sequential calls :func:`forward` and :func:`backward` here for a pair that :func:`fusable` accepts. Set
+``model.fuse = False`` to run every layer on its own (the tests check both ways give the same results).
 """
 import numpy as np
 
-from .kernels import conv_pool_backward
+from .kernels import conv_pool_backward, conv_pool_forward
 from .layers.conv2d import Conv2D
 from .layers.maxpool2d import MaxPooling2D
 
 
 def fusable(conv, pool) -> bool:
-    """True when (conv, pool) are a stride-1 Conv2D (no activation or relu) that needs no input gradient,
-    followed by a valid MaxPooling2D whose windows do not overlap."""
+    """True for a stride-1 Conv2D (no activation, or relu) that needs no input gradient (the first layer),
+    followed by a MaxPooling2D with 2x2 windows, stride 2 and 'valid' padding, the tutorial's pair."""
     return (isinstance(conv, Conv2D) and isinstance(pool, MaxPooling2D)
             and conv.strides == (1, 1) and conv.activation.name in ("linear", "relu")
             and not conv.needs_input_grad
-            and pool.padding == "valid" and pool.strides == pool.pool_size)
+            and pool.pool_size == pool.strides == (2, 2) and pool.padding == "valid")
+
+
+def forward(conv: Conv2D, pool: MaxPooling2D, x: np.ndarray) -> np.ndarray:
+    """pool(conv(x)) without storing the conv's map; keeps in the layers what the backward needs."""
+    conv.x_padded = conv._pad(x)
+    relu = conv.activation.name == "relu"  # max(relu(z)) = relu(max(z)): relu after pooling, on 4x less
+    pool.y, pool.argmax = conv_pool_forward(conv.x_padded, conv.kernel, conv.bias, relu)
+    pool.padded_shape = (x.shape[0], *conv.output_shape)
+    return pool.y
 
 
 def backward(conv: Conv2D, pool: MaxPooling2D, dy: np.ndarray) -> None:
-    """Fill conv.grads from dL/d(pool output) dy (N, PH, PW, F); nothing below needs an input gradient."""
-    relu = conv.activation.name == "relu"  # max(relu(z)) = relu(max(z)): no gradient where the max is <= 0
+    """Fill conv.grads from dy = dL/d(pool output) (N, PH, PW, F); the conv needs no input gradient."""
+    relu = conv.activation.name == "relu"  # no gradient where relu(max z) is flat, i.e. the max is <= 0
     dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size)
     conv.grads[0][...] = dw
     conv.grads[1][...] = db

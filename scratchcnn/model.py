@@ -3,9 +3,10 @@
 One training step (``train_on_batch``) is the whole data path:
 
     x (N, 28, 28, 1) -> layer.forward for each layer -> probabilities (N, 10)
+                                         (a Conv2D -> MaxPooling2D pair as one step: fusion.py)
     loss and dL/dlogits                  (scratchcnn/losses.py)
     layer.backward for each layer, last to first: each fills its own grads and returns dL/dinput
-                                         (a Conv2D -> MaxPooling2D pair as one step: fusion.py)
+                                         (that pair again as one step)
     optimizer.step(params, grads)        (scratchcnn/optimizers.py)
 
 ``fit`` just shuffles the data once per epoch, cuts it into batches, runs that step on each and prints
@@ -70,7 +71,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.stop_training = False  # set by fit on a NaN loss, or by a callback to stop training
-        self.fuse = True  # one backward step for Conv2D -> MaxPooling2D (fusion.py); False: each layer's own
+        self.fuse = True  # run Conv2D -> MaxPooling2D as one step (fusion.py); False: each layer on its own
         for layer in layers or []:
             self.add(layer)
 
@@ -142,8 +143,15 @@ class Sequential:
 
     # --- the data path ---------------------------------------------------------------------------------
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        for layer in self.layers:
-            x = layer.forward(x, training=training)
+        index = 0
+        while index < len(self.layers):
+            layer, above = self.layers[index], self.layers[index + 1] if index + 1 < len(self.layers) else None
+            if self.fuse and fusion.fusable(layer, above):  # Conv2D -> MaxPooling2D: one step (fusion.py)
+                x = fusion.forward(layer, above, x)
+                index += 2
+            else:
+                x = layer.forward(x, training=training)
+                index += 1
         return x
 
     def _fused_softmax(self) -> bool:

@@ -113,32 +113,60 @@ def test_pool_ties_go_to_the_first_maximum_in_row_major_order():
         assert y.item() == 2.0 and argmax.item() == 1       # (h, w) = (0, 1): flat 0 * 2 + 1
 
 
-# --- conv gradients straight from a pool's (the fused backward) --------------------------------------------
+# --- conv + max-pool as one step (the fused pair) ----------------------------------------------------------
 CONV_POOL_CASES = [
-    # batch, height, width, channels, kernel (KH, KW), filters, pool
-    (2, 28, 28, 1, (3, 3), 28, (2, 2)),       # the tutorial's layers
-    (3, 9, 8, 2, (3, 3), 4, (2, 2)),          # odd map: the last row of the conv map is in no window
-    (11, 10, 9, 3, (2, 3), 5, (3, 2)),        # more images than the 8 chunks; non-square kernel and pool
-    (1, 4, 4, 1, (3, 3), 2, (2, 2)),          # one window
+    # batch, height, width, channels, kernel (KH, KW), filters
+    (2, 28, 28, 1, (3, 3), 28),               # the tutorial's layers
+    (3, 9, 8, 2, (3, 3), 4),                  # odd map: the last conv row is in no window
+    (11, 10, 9, 3, (2, 3), 5),                # more images than the 8 chunks; non-square kernel
+    (2, 12, 13, 2, (5, 4), 3),                # wider kernel: one pass of three taps plus single taps
+    (1, 4, 4, 1, (3, 3), 2),                  # one window
 ]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("relu", [False, True])
-@pytest.mark.parametrize("n, h, w, c, kernel_hw, f, pool", CONV_POOL_CASES)
-def test_conv_pool_backward_matches_reference(n, h, w, c, kernel_hw, f, pool, relu, dtype):
+@pytest.mark.parametrize("n, h, w, c, kernel_hw, f", CONV_POOL_CASES)
+def test_conv_pool_kernels_match_reference(n, h, w, c, kernel_hw, f, relu, dtype):
     rng = np.random.default_rng(h * 100 + w + relu)
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
     kernel = rng.standard_normal((*kernel_hw, c, f)).astype(dtype)
-    z = kernels.conv2d_forward(x, kernel, np.zeros(f, dtype), (1, 1))
-    pooled, argmax = kernels.maxpool2d_forward(np.maximum(z, 0) if relu else z, pool, pool)
-    dy = rng.standard_normal(pooled.shape).astype(dtype)
-    dw, db = kernels.conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw)
-    dw_ref, db_ref = reference.conv_pool.conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw)
+    bias = rng.standard_normal(f).astype(dtype)
+    y, argmax = kernels.conv_pool_forward(x, kernel, bias, relu)
+    y_ref, argmax_ref = reference.conv_pool.conv_pool_forward(x, kernel, bias, relu)
+    assert_close(y, y_ref, dtype)
+    assert argmax.dtype == np.int32
+    flat = y_ref <= 0 if relu else np.zeros(y_ref.shape, dtype=bool)  # relu-flat windows: argmax is free
+    np.testing.assert_array_equal(argmax[~flat], argmax_ref[~flat])
+    if relu and y.size > 8:
+        assert flat.any() and (~flat).any()  # both kinds of window really occur
+
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dw, db = kernels.conv_pool_backward(x, dy, argmax, y, relu, kernel_hw)
+    dw_ref, db_ref = reference.conv_pool.conv_pool_backward(x, dy, argmax_ref, y_ref, relu, kernel_hw)
     assert_close(dw, dw_ref, dtype)
     assert_close(db, db_ref, dtype)
-    if relu:
-        assert (pooled <= 0).any()  # the relu case really has windows without gradient
+
+
+def test_conv_pool_backward_handles_any_non_overlapping_pool():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 11, 10, 2))
+    kernel = rng.standard_normal((2, 3, 2, 4))
+    z = kernels.conv2d_forward(x, kernel, np.zeros(4), (1, 1))        # (3, 10, 8, 4)
+    pooled, argmax = kernels.maxpool2d_forward(z, (3, 2), (3, 2))      # 3x2 windows
+    dy = rng.standard_normal(pooled.shape)
+    dw, db = kernels.conv_pool_backward(x, dy, argmax, pooled, False, (2, 3))
+    dw_ref, db_ref = reference.conv_pool.conv_pool_backward(x, dy, argmax, pooled, False, (2, 3))
+    assert_close(dw, dw_ref, np.float64)
+    assert_close(db, db_ref, np.float64)
+
+
+def test_conv_pool_ties_go_to_the_first_maximum_in_row_major_order():
+    x = np.zeros((1, 4, 4, 1))
+    x[0, 1:3, 1:3, 0] = 1.0                        # four ones in the middle
+    kernel = np.ones((3, 3, 1, 1))                 # each 3x3 patch holds all four: the 2x2 map is all 4.0
+    y, argmax = kernels.conv_pool_forward(x, kernel, np.zeros(1), relu=False)
+    assert y.item() == 4.0 and argmax.item() == 0  # all four tie: (0, 0) wins
 
 
 # --- Adam --------------------------------------------------------------------------------------------------

@@ -406,8 +406,8 @@ def test_import_pulls_in_no_deep_learning_framework():
 
 # --- the fused Conv2D -> MaxPooling2D backward (scratchcnn/fusion.py) ---------------------------------------
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_fused_conv_pool_backward_gives_the_layers_own_gradients(activation):
-    grads = []
+def test_fused_conv_pool_gives_the_layers_own_outputs_and_gradients(activation):
+    outputs, grads = [], []
     for fuse in (True, False):
         model = Sequential([
             Conv2D(6, kernel_size=(3, 3), activation=activation, input_shape=(11, 10, 2)),
@@ -418,8 +418,10 @@ def test_fused_conv_pool_backward_gives_the_layers_own_gradients(activation):
         model.compile()
         model.fuse = fuse
         x = np.random.default_rng(1).standard_normal((5, 11, 10, 2))
+        outputs.append(model.predict(x))
         model.train_on_batch(x, np.arange(5))
         grads.append([g.copy() for g in model.grads])
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-12, atol=1e-15)
     for fused, unfused in zip(*grads):
         np.testing.assert_allclose(fused, unfused, rtol=1e-12, atol=1e-14)
     assert np.abs(grads[0][0]).max() > 0  # the conv kernel really got a gradient

@@ -17,7 +17,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .adam import adam_update
 from .conv import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
-from .conv_pool import conv_pool_backward
+from .conv_pool import conv_pool_backward, conv_pool_forward
 from .pool import maxpool2d_backward, maxpool2d_forward
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "conv2d_backward_input",
     "conv2d_backward_kernel",
     "conv2d_backward_bias",
+    "conv_pool_forward",
     "conv_pool_backward",
     "maxpool2d_forward",
     "maxpool2d_backward",

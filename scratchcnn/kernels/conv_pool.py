@@ -1,18 +1,30 @@
-"""The kernel gradient of a Conv2D that feeds a MaxPooling2D, computed straight from the pool's gradient.
+"""Conv2D followed by MaxPooling2D, run as one step: the 26x26 conv map is never stored, and its gradient
+is never spread out.
 
-Unfused, MaxPooling2D.backward first spreads dL/dpooled over the whole conv map (N, OH, OW, F), three
-quarters of it zeros for 2x2 windows, and Conv2D.backward then sums over every position of that map. Here
-only the winner of each pool window is visited (valid conv with stride 1, pool windows that do not
-overlap, channels-last):
+The tutorial's pair (a stride-1 conv, then 2x2 pooling), channels-last, x already padded:
 
-    dz[n, h, w, f] = dy[n, a, b, f]  where (h, w) = the winner of window (a, b) for filter f, else 0
-    dW[p, q, c, f] = sum_{n, h, w} dz[n, h, w, f] * x[n, h + p, w + q, c]
-    db[f]          = sum_{n, a, b} dy[n, a, b, f]
+    z[n, h, w, f]      = b[f] + sum_{p, q, c} x[n, h + p, w + q, c] * W[p, q, c, f]        (N, OH, OW, F)
+    y[n, a, b, f]      = max of z[n, 2a:2a+2, 2b:2b+2, f], then relu if asked          (N, OH//2, OW//2, F)
+    argmax[n, a, b, f] = h * OW + w of that max (the first in row-major order on ties), as the pool keeps it
 
-How it is fast: for one image and filter, dz is put in a map whose rows are W apart (the input's width), so
-tap (p, q) of every output reads the input plane at one fixed shift p*W + q: dW[p, q, c, f] is a single
-dot product of two contiguous rows of floats, which the compiler runs in SIMD lanes. The loop-by-loop twin
-is ``reference/conv_pool.py``: the unfused pool backward, then the unfused conv kernel gradient.
+    dz[n, h, w, f]     = dy[n, a, b, f] at the winner (h, w) of window (a, b), 0 elsewhere
+    dW[p, q, c, f]     = sum_{n, h, w} dz[n, h, w, f] * x[n, h + p, w + q, c]
+    db[f]              = sum_{n, h, w} dz[n, h, w, f]
+
+Unfused, the conv writes the whole map (2.4 MB for 32 images), the pool reads it back, and on the way back
+the pool spreads dy over that map (three quarters zeros) for the conv to sum over all of it.
+
+How it is fast: both directions work on one image and one filter at a time, on maps laid out so that the
+innermost loops are long runs of contiguous floats, which the compiler turns into SIMD:
+- forward: the image's columns are split into even and odd ones ("phase planes", rows ``row`` apart). The
+  even and odd output columns of one filter are then each a sum of shifted phase planes, one long
+  ``z += w * plane[offset:]`` per tap (three taps per pass). Pooling is two elementwise maxima: even
+  against odd columns, then each row against the next; the window corners are read off at the end.
+- backward: dz of one filter is put in a map whose rows are W apart (the input's width), so tap (p, q)
+  of every output reads the input plane at one fixed shift p*W + q: dW[p, q, c, f] is one dot product.
+
+The backward works for any pool whose windows do not overlap; the forward for 2x2 windows (the phase split
+is by two). The loop-by-loop twin is ``reference/conv_pool.py``: the unfused layers, one after the other.
 """
 import numpy as np
 from numba import njit, prange
@@ -22,6 +34,115 @@ from numba import njit, prange
 _CHUNKS = 8
 
 
+# --- forward -----------------------------------------------------------------------------------------------
+# In the helpers below, every index is built from a start clamped with max(start, 0): the compiler then knows
+# it is never negative and drops numba's wrap-around check for negative indices, which would otherwise keep
+# the loops out of SIMD (5-10x slower).
+
+@njit(cache=True)
+def _to_phase_planes(image, row, phases):
+    # image (H, W, C) -> phases (C, 2, H*row): column w goes to phase w % 2, at column w // 2 of its plane
+    height, width, n_channels = image.shape
+    phases[:] = 0
+    for h in range(height):
+        for w in range(width):
+            for c in range(n_channels):
+                phases[c, w % 2, h * row + w // 2] = image[h, w, c]
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_scaled(z, plane, offset, weight):
+    # z[k] += weight * plane[offset + k] for every k: one tap over every output position of the map
+    start = max(offset, 0)
+    for k in range(z.shape[0]):
+        z[k] += weight * plane[start + k]
+
+
+@njit(cache=True, fastmath={"contract"})
+def _add_scaled3(z, plane0, offset0, weight0, plane1, offset1, weight1, plane2, offset2, weight2):
+    # three taps in one pass over z: a third of the loads and stores of z
+    start0, start1, start2 = max(offset0, 0), max(offset1, 0), max(offset2, 0)
+    for k in range(z.shape[0]):
+        z[k] += weight0 * plane0[start0 + k] + weight1 * plane1[start1 + k] + weight2 * plane2[start2 + k]
+
+
+@njit(cache=True)
+def _conv_phase_maps(phases, w, b, f, row, zs):
+    # zs[r, i*row + j] = z[i, 2j + r] of filter f, for output column phase r = 0 (even), 1 (odd).
+    # Tap (p, q) of phase r reads input column 2j + r + q: phase plane (r + q) % 2, shifted by p rows and
+    # (r + q) // 2 columns.
+    k_h, k_w, n_channels, _ = w.shape
+    for r in range(2):
+        z = zs[r]
+        z[:] = b[f]
+        for p in range(k_h):
+            for c in range(n_channels):
+                q = 0
+                while q + 3 <= k_w:
+                    _add_scaled3(z, phases[c, (r + q) % 2], p * row + (r + q) // 2, w[p, q, c, f],
+                                 phases[c, (r + q + 1) % 2], p * row + (r + q + 1) // 2, w[p, q + 1, c, f],
+                                 phases[c, (r + q + 2) % 2], p * row + (r + q + 2) // 2, w[p, q + 2, c, f])
+                    q += 3
+                while q < k_w:
+                    _add_scaled(z, phases[c, (r + q) % 2], p * row + (r + q) // 2, w[p, q, c, f])
+                    q += 1
+
+
+@njit(cache=True)
+def _max_of_columns(even, odd, even_at, best, at):
+    # best[k] = max(even[k], odd[k]); at[k] = even_at[k], plus 1 if the odd column won (ties: even, the first)
+    for k in range(best.shape[0]):
+        a = even[k]
+        b = odd[k]
+        best[k] = max(a, b)
+        at[k] = even_at[k] + (np.int32(1) if b > a else np.int32(0))
+
+
+@njit(cache=True)
+def _max_of_rows(rows, rows_at, row, best, at):
+    # best[k] = max(rows[k], rows[k + row]); at[k] = where the winner is (ties: the upper row, the first)
+    shift = max(row, 0)
+    for k in range(best.shape[0]):
+        a = rows[k]
+        b = rows[shift + k]
+        a_at = rows_at[k]
+        b_at = rows_at[shift + k]  # both loaded, then a select: no branch on the data
+        best[k] = max(a, b)
+        at[k] = b_at if b > a else a_at
+
+
+@njit(parallel=True, cache=True)
+def _forward(x, w, b, relu, zero, y, argmax):
+    n_images, height, width, n_channels = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    _, pooled_h, pooled_w, _ = y.shape
+    out_w = width - k_w + 1
+    row = (width + 1) // 2                    # phase planes' row length
+    span = (2 * pooled_h - 1) * row + pooled_w  # each phase map: the conv rows the windows use
+    for n in prange(n_images):
+        phases = np.empty((n_channels, 2, height * row), x.dtype)
+        zs = np.empty((2, span), x.dtype)
+        pair_max = np.empty(span, x.dtype)         # max of each even/odd column pair
+        pair_at = np.empty(span, np.int32)
+        window_max = np.empty(span - row, x.dtype)  # ... and of two rows of those: a window at 2a*row + b
+        window_at = np.empty(span - row, np.int32)
+        even_at = np.empty(span, np.int32)          # map index k -> flat position in the conv map
+        for k in range(span):
+            even_at[k] = (k // row) * out_w + (k % row) * 2
+        _to_phase_planes(x[n], row, phases)
+        for f in range(n_filters):
+            _conv_phase_maps(phases, w, b, f, row, zs)
+            _max_of_columns(zs[0], zs[1], even_at, pair_max, pair_at)
+            _max_of_rows(pair_max, pair_at, row, window_max, window_at)
+            for a in range(pooled_h):
+                top = max(2 * a * row, 0)
+                for j in range(pooled_w):
+                    value = window_max[top + j]
+                    y[n, a, j, f] = (value if value > zero else zero) if relu else value
+                    argmax[n, a, j, f] = window_at[top + j]
+
+
+# --- backward ----------------------------------------------------------------------------------------------
 @njit(cache=True)
 def _to_planes(image, planes):
     # image (H, W, C) channels-last -> planes (C, H*W) channels-first
@@ -35,10 +156,8 @@ def _to_planes(image, planes):
 @njit(cache=True, fastmath={"contract", "reassoc"})
 def _add_filter_grad(dz, planes, width, zero, acc):
     # acc[p, q, c] += sum_k dz[k] * planes[c, k + p*W + q]: each tap's input under every output, times that
-    # output's gradient. reassoc lets the sum run in SIMD lanes (in the same order on every run). The start
-    # is written max(start, 0) so the compiler knows no index is negative and drops numba's wrap-around
-    # check, which would keep the loop out of SIMD; ``zero`` has the arrays' dtype (a Python 0 would turn
-    # float32 sums into float64 ones).
+    # output's gradient. reassoc lets the sum run in SIMD lanes (in the same order on every run); ``zero``
+    # has the arrays' dtype (a Python 0 would turn float32 sums into float64 ones).
     k_h, k_w, n_channels = acc.shape
     for p in range(k_h):
         for q in range(k_w):
@@ -54,7 +173,7 @@ def _add_filter_grad(dz, planes, width, zero, acc):
 def _respace_rows(rows, row_length, new_row_length, spaced):
     # copy rows stored row_length apart to new_row_length apart (what lies between is left as it is)
     for h in range(rows.shape[0] // row_length):
-        source, target = max(h * row_length, 0), max(h * new_row_length, 0)  # see _add_filter_grad
+        source, target = max(h * row_length, 0), max(h * new_row_length, 0)  # max(): see "forward"
         for w in range(row_length):
             spaced[target + w] = rows[source + w]
 
@@ -90,6 +209,22 @@ def _backward(x, dy, argmax, pooled, relu, conv_hw, zero, partial_w, partial_b):
             for f in range(n_filters):
                 _respace_rows(dz_map[f], out_w, width, dz)
                 _add_filter_grad(dz, planes, width, zero, acc_w[f])
+
+
+def conv_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray,
+                      relu: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Stride-1 conv of the (padded) x (N, H, W, C), then 2x2 max-pool, then relu if asked.
+
+    Returns (y, argmax), both (N, (H-KH+1)//2, (W-KW+1)//2, F); argmax is int32, the flat position
+    h * OW + w of each window's max in the conv map, as MaxPooling2D keeps it.
+    """
+    n_images, height, width, _ = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    shape = (n_images, (height - k_h + 1) // 2, (width - k_w + 1) // 2, n_filters)
+    y = np.empty(shape, dtype=x.dtype)
+    argmax = np.empty(shape, dtype=np.int32)
+    _forward(np.ascontiguousarray(x), w, b, relu, x.dtype.type(0), y, argmax)
+    return y, argmax
 
 
 def conv_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pooled: np.ndarray, relu: bool,
