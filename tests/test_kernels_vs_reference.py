@@ -171,9 +171,9 @@ def test_conv_pool_ties_go_to_the_first_maximum_in_row_major_order():
 
 # --- Adam --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_kernel_matches_reference(dtype):
+@pytest.mark.parametrize("shape", [(3, 3, 2, 5), (400, 130)])  # one thread; all threads (>= 50,000)
+def test_adam_kernel_matches_reference(dtype, shape):
     rng = np.random.default_rng(0)
-    shape = (3, 3, 2, 5)
     fast = [rng.standard_normal(shape).astype(dtype), np.zeros(shape, dtype), np.zeros(shape, dtype)]
     slow = [a.copy() for a in fast]                          # param, m, v
     for t in range(1, 6):

@@ -33,3 +33,17 @@ def test_transposed_views_and_out():
     result = mm.matmul(x.T, dz, out=out)
     assert result is out
     np.testing.assert_allclose(out, x.T @ dz, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 4])
+def test_matmul_two_gives_both_products(parts, monkeypatch):
+    monkeypatch.setattr(mm, "PARTS", parts)             # side by side (2), cut (4) or plain (1)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((32, 4732))
+    dz = rng.standard_normal((32, 128))
+    w = rng.standard_normal((4732, 128))
+    dw = np.full((4732, 128), np.nan)
+    dx = mm.matmul_two(x.T, dz, dw, dz, w.T)
+    np.testing.assert_allclose(dw, x.T @ dz, rtol=1e-12, atol=1e-10)
+    np.testing.assert_allclose(dx, dz @ w.T, rtol=1e-12, atol=1e-10)
+    assert np.array_equal(dx, mm.matmul_two(x.T, dz, dw, dz, w.T))  # same bits every time

@@ -156,17 +156,32 @@ def _to_planes(image, planes):
 @njit(cache=True, fastmath={"contract", "reassoc"})
 def _add_filter_grad(dz, planes, width, zero, acc):
     # acc[p, q, c] += sum_k dz[k] * planes[c, k + p*W + q]: each tap's input under every output, times that
-    # output's gradient. reassoc lets the sum run in SIMD lanes (in the same order on every run); ``zero``
-    # has the arrays' dtype (a Python 0 would turn float32 sums into float64 ones).
+    # output's gradient; three taps of a kernel row per pass, so dz is read a third as often. reassoc lets
+    # the sums run in SIMD lanes (in the same order on every run); ``zero`` has the arrays' dtype (a
+    # Python 0 would turn float32 sums into float64 ones).
     k_h, k_w, n_channels = acc.shape
     for p in range(k_h):
-        for q in range(k_w):
-            for c in range(n_channels):
+        for c in range(n_channels):
+            plane = planes[c]
+            q = 0
+            while q + 3 <= k_w:
+                start = max(p * width + q, 0)
+                total0, total1, total2 = zero, zero, zero
+                for k in range(dz.shape[0]):
+                    total0 += dz[k] * plane[start + k]
+                    total1 += dz[k] * plane[start + 1 + k]
+                    total2 += dz[k] * plane[start + 2 + k]
+                acc[p, q, c] += total0
+                acc[p, q + 1, c] += total1
+                acc[p, q + 2, c] += total2
+                q += 3
+            while q < k_w:
                 start = max(p * width + q, 0)
                 total = zero
                 for k in range(dz.shape[0]):
-                    total += dz[k] * planes[c, start + k]
+                    total += dz[k] * plane[start + k]
                 acc[p, q, c] += total
+                q += 1
 
 
 @njit(cache=True)

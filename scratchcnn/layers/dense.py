@@ -6,12 +6,12 @@ Backward:  dz = dy passed back through the activation, then
            db = sum_n dz
            dx = dz @ W.T    (each input collects the errors of every output it feeds)
 Shapes: x (N, in), W (in, out) (Keras layout), b (out,), y (N, out).
-These are matrix products: NumPy's BLAS does the work, one block per core (``kernels/matmul.py``).
+These are matrix products: NumPy's BLAS does the work, spread over the cores (``kernels/matmul.py``).
 """
 import numpy as np
 
 from .. import activations, initializers
-from ..kernels.matmul import matmul
+from ..kernels.matmul import matmul, matmul_two
 from .base import Layer
 
 
@@ -45,11 +45,12 @@ class Dense(Layer):
 
     def backward(self, dy, skip_activation=False):
         dz = dy if skip_activation else self.activation.backward(self.z, self.y, dy)
-        matmul(self.x.T, dz, out=self.grads[0])      # (in, out)
         np.sum(dz, axis=0, out=self.grads[1])        # (out,)
         if not self.needs_input_grad:
+            matmul(self.x.T, dz, out=self.grads[0])  # (in, out)
             return None
-        return matmul(dz, self.kernel.T)             # (N, in)
+        # dW = x.T @ dz (in, out) and dx = dz @ W.T (N, in), side by side on the cores
+        return matmul_two(self.x.T, dz, self.grads[0], dz, self.kernel.T)
 
     def get_config(self):
         return {"class": "Dense", "units": self.units, "activation": self.activation.name}
