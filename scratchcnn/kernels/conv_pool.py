@@ -124,8 +124,8 @@ def _forward(x, w, b, relu, zero, y, argmax):
         zs = np.empty((2, span), x.dtype)
         pair_max = np.empty(span, x.dtype)         # max of each even/odd column pair
         pair_at = np.empty(span, np.int32)
-        window_max = np.empty(span - row, x.dtype)  # ... and of two rows of those: a window at 2a*row + b
-        window_at = np.empty(span - row, np.int32)
+        window_max = np.empty((n_filters, span - row), x.dtype)  # ... and of two rows of those: window
+        window_at = np.empty((n_filters, span - row), np.int32)  # (a, b) of filter f at [f, 2a*row + b]
         even_at = np.empty(span, np.int32)          # map index k -> flat position in the conv map
         for k in range(span):
             even_at[k] = (k // row) * out_w + (k % row) * 2
@@ -133,13 +133,14 @@ def _forward(x, w, b, relu, zero, y, argmax):
         for f in range(n_filters):
             _conv_phase_maps(phases, w, b, f, row, zs)
             _max_of_columns(zs[0], zs[1], even_at, pair_max, pair_at)
-            _max_of_rows(pair_max, pair_at, row, window_max, window_at)
-            for a in range(pooled_h):
-                top = max(2 * a * row, 0)
-                for j in range(pooled_w):
-                    value = window_max[top + j]
+            _max_of_rows(pair_max, pair_at, row, window_max[f], window_at[f])
+        for a in range(pooled_h):  # all filters done: write y[n] in memory order, channels-last
+            top = max(2 * a * row, 0)
+            for j in range(pooled_w):
+                for f in range(n_filters):
+                    value = window_max[f, top + j]
                     y[n, a, j, f] = (value if value > zero else zero) if relu else value
-                    argmax[n, a, j, f] = window_at[top + j]
+                    argmax[n, a, j, f] = window_at[f, top + j]
 
 
 # --- backward ----------------------------------------------------------------------------------------------
