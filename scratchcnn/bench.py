@@ -1,7 +1,8 @@
 """``scratchcnn bench``: where the time goes in the tutorial network, in numbers.
 
 Prints, for random MNIST-shaped data (speed does not depend on the pixel values):
-- each layer's forward and backward time at batch 32, the loss and the Adam update;
+- each layer's forward and backward time at batch 32, the loss and the Adam update, as ``fit`` runs them
+  (the Conv2D -> MaxPooling2D pair fused) and with every layer on its own (``model.fuse = False``);
 - training throughput (images per second through forward + backward + Adam at batch 32) and the
   projected time of one 60,000-image epoch;
 - inference throughput at batch 1000;
@@ -108,26 +109,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run(compile_time: bool = True) -> str:
+def run(compile_time: bool = True, plot_path=None) -> str:
+    """The report as text; with plot_path, also a bar chart of the step, fused beside unfused."""
     rng = np.random.default_rng(0)
     x = rng.random((2000, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, len(x))
-    model = build_model(seed=0)
+    fused, unfused = build_model(seed=0), build_model(seed=0)
+    unfused.fuse = False  # every layer on its own: the step before fusion, measured in the same run
     lines = ["scratchcnn bench: the tutorial network, float32, random MNIST-shaped data", ""]
     with single_threaded_blas():
-        model.train_on_batch(x[:32], y[:32])              # compile or load the kernels first
-        rows = layer_times(model, x[:32], y[:32])
-        train_ips = training_images_per_second(model, x, y)
-    infer_ips = inference_images_per_second(model, x)
-    width = max(len(name) for name, _ in rows)
-    lines.append(f"{'batch 32':<{width}}   ms")
-    lines += [f"{name:<{width}} {ms:6.3f}" for name, ms in rows]
-    lines.append(f"{'sum':<{width}} {sum(ms for _, ms in rows):6.3f}")
-    lines += ["", f"training:  {train_ips:8,.0f} images/s at batch 32 -> {60000 / train_ips:5.1f} s per "
-              f"60,000-image epoch", f"inference: {infer_ips:8,.0f} images/s at batch 1000"]
+        for model in (fused, unfused):
+            model.train_on_batch(x[:32], y[:32])          # compile or load the kernels first
+        rows = layer_times(fused, x[:32], y[:32])
+        rows_unfused = layer_times(unfused, x[:32], y[:32])
+        train_ips = training_images_per_second(fused, x, y)
+        train_ips_unfused = training_images_per_second(unfused, x, y)
+    infer_ips = inference_images_per_second(fused, x)
+    infer_ips_unfused = inference_images_per_second(unfused, x)
+    width = max(len(name) for name, _ in rows + rows_unfused)
+    for title, table in (("batch 32, as fit runs it", rows), ("batch 32, model.fuse = False", rows_unfused)):
+        lines.append(f"{title:<{width}}   ms")
+        lines += [f"{name:<{width}} {ms:6.3f}" for name, ms in table]
+        lines += [f"{'sum':<{width}} {sum(ms for _, ms in table):6.3f}", ""]
+    lines += [f"training:  {train_ips:8,.0f} images/s at batch 32 -> {60000 / train_ips:5.1f} s per "
+              f"60,000-image epoch (unfused: {train_ips_unfused:,.0f} images/s, {60000 / train_ips_unfused:.1f} s)",
+              f"inference: {infer_ips:8,.0f} images/s at batch 1000 (unfused: {infer_ips_unfused:,.0f})"]
     lines.append(f"warm start to the first training step: {warm_start_seconds():.2f} s")
     if compile_time:
         with tempfile.TemporaryDirectory() as empty_cache:
             lines.append(f"first-ever run (empty numba cache): {warm_start_seconds(empty_cache):.1f} s")
     lines.append(f"peak resident memory of this process: {peak_rss_mb():.0f} MB")
+    if plot_path is not None:
+        from .plots import plot_step_profile
+        plot_step_profile({"as fit runs it": rows, "model.fuse = False": rows_unfused}, plot_path)
+        lines.append(f"wrote {plot_path}")
     return "\n".join(lines)

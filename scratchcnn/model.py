@@ -262,7 +262,8 @@ class Sequential:
                     break
                 seconds = time.perf_counter() - started
                 if validation_data is not None:
-                    val_loss, val_accuracy = self._evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    # in fit's batch size, as Keras does: bigger batches only raise the peak memory
+                    val_loss, val_accuracy = self._evaluate(*validation_data, batch_size=batch_size)
                     logs.update(val_loss=val_loss, val_accuracy=val_accuracy)
                 bar.finish(logs)
                 history.append(epoch, logs, seconds)

@@ -214,3 +214,34 @@ def plot_digit_prediction(steps: dict, probabilities: np.ndarray, path) -> Path:
     ax.set_ylabel("probability")
     ax.set_title(f"The network sees a {digit} (p = {probabilities[digit]:.3f})", fontsize=11)
     return _save(fig, path)
+
+
+def plot_step_profile(profiles: dict, path) -> Path:
+    """Stacked bars of one training step's time per layer and direction, one bar per way of running it.
+
+    profiles: {label: [(what, ms), ...]} as ``bench.layer_times`` returns them."""
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.9 * len(profiles)), constrained_layout=True)
+    labels = list(profiles)
+    colors = plt.get_cmap("tab20").colors
+    names = list(dict.fromkeys(name for rows in profiles.values() for name, _ in rows))
+    color_of = {name: colors[k % len(colors)] for k, name in enumerate(names)}
+    labelled = set()
+    for row, label in enumerate(labels):
+        left = 0.0
+        for name, ms in profiles[label]:  # in the order the step runs them
+            if ms <= 0:
+                continue
+            ax.barh(row, ms, left=left, color=color_of[name], edgecolor="white",
+                    label=None if name in labelled else name)
+            labelled.add(name)
+            if ms > 0.12:
+                ax.text(left + ms / 2, row, f"{ms:.2f}", ha="center", va="center", fontsize=7)
+            left += ms
+        ax.text(left + 0.02, row, f"{left:.2f} ms", va="center", fontsize=9)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per training step (batch 32)")
+    ax.set_xlim(0, 1.15 * max(sum(ms for _, ms in rows) for rows in profiles.values()))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45 if len(profiles) < 3 else -0.3), ncol=3,
+              fontsize=7, frameon=False)
+    return _save(fig, path)

@@ -118,6 +118,7 @@ CONV_POOL_CASES = [
     # batch, height, width, channels, kernel (KH, KW), filters
     (2, 28, 28, 1, (3, 3), 28),               # the tutorial's layers
     (3, 9, 8, 2, (3, 3), 4),                  # odd map: the last conv row is in no window
+    (2, 9, 11, 1, (3, 3), 3),                 # odd width: the odd phase plane ends in padding
     (11, 10, 9, 3, (2, 3), 5),                # more images than the 8 chunks; non-square kernel
     (2, 12, 13, 2, (5, 4), 3),                # wider kernel: one pass of three taps plus single taps
     (1, 4, 4, 1, (3, 3), 2),                  # one window

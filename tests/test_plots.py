@@ -81,3 +81,17 @@ def test_plot_of_a_missing_run_is_one_line_error(tmp_path, capsys):
     assert main(["plot", "--run", str(tmp_path / "nope"), "--dataset", "digits"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("scratchcnn: error: no run folder") and "\n" not in err
+
+
+def test_bench_step_profile_plot(tmp_path):
+    from scratchcnn import bench
+    from scratchcnn.plots import plot_step_profile
+    x = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
+    y = np.arange(32) % 10
+    profiles = {}
+    for fuse in (True, False):
+        model = tutorial.build_model(seed=0)
+        model.fuse = fuse
+        profiles[f"fuse={fuse}"] = bench.layer_times(model, x, y, repeats=2)
+    path = plot_step_profile(profiles, tmp_path / "step.png")
+    assert_picture(path, min_height=100, min_width=300)

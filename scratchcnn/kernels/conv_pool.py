@@ -41,13 +41,15 @@ _CHUNKS = 8
 
 @njit(cache=True)
 def _to_phase_planes(image, row, phases):
-    # image (H, W, C) -> phases (C, 2, H*row): column w goes to phase w % 2, at column w // 2 of its plane
+    # image (H, W, C) -> phases (C, 2, H*row): even columns 2j to phase 0, odd ones 2j+1 to phase 1, each at
+    # column j of its plane (an odd width leaves phase 1's last column 0)
     height, width, n_channels = image.shape
-    phases[:] = 0
     for h in range(height):
-        for w in range(width):
-            for c in range(n_channels):
-                phases[c, w % 2, h * row + w // 2] = image[h, w, c]
+        start = max(h * row, 0)
+        for c in range(n_channels):
+            for j in range(row):
+                phases[c, 0, start + j] = image[h, 2 * j, c] if 2 * j < width else 0
+                phases[c, 1, start + j] = image[h, 2 * j + 1, c] if 2 * j + 1 < width else 0
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -66,6 +68,22 @@ def _add_scaled3(z, plane0, offset0, weight0, plane1, offset1, weight1, plane2, 
         z[k] += weight0 * plane0[start0 + k] + weight1 * plane1[start1 + k] + weight2 * plane2[start2 + k]
 
 
+@njit(cache=True, fastmath={"contract"})
+def _add_scaled_3x3(z, plane0, shift0, plane1, shift1, plane2, shift2, row, taps):
+    # all nine taps of a 3x3 filter in one pass over z: row p of the filter reads the three planes p rows
+    # down. The same sums, in the same order, as three passes of _add_scaled3, with a third of the z traffic.
+    w00, w01, w02 = taps[0, 0], taps[0, 1], taps[0, 2]
+    w10, w11, w12 = taps[1, 0], taps[1, 1], taps[1, 2]
+    w20, w21, w22 = taps[2, 0], taps[2, 1], taps[2, 2]
+    a0, b0, c0 = max(shift0, 0), max(shift1, 0), max(shift2, 0)
+    a1, b1, c1 = a0 + max(row, 0), b0 + max(row, 0), c0 + max(row, 0)
+    a2, b2, c2 = a1 + max(row, 0), b1 + max(row, 0), c1 + max(row, 0)
+    for k in range(z.shape[0]):
+        total = z[k] + (w00 * plane0[a0 + k] + w01 * plane1[b0 + k] + w02 * plane2[c0 + k])
+        total = total + (w10 * plane0[a1 + k] + w11 * plane1[b1 + k] + w12 * plane2[c1 + k])
+        z[k] = total + (w20 * plane0[a2 + k] + w21 * plane1[b2 + k] + w22 * plane2[c2 + k])
+
+
 @njit(cache=True)
 def _conv_phase_maps(phases, w, b, f, row, zs):
     # zs[r, i*row + j] = z[i, 2j + r] of filter f, for output column phase r = 0 (even), 1 (odd).
@@ -75,6 +93,11 @@ def _conv_phase_maps(phases, w, b, f, row, zs):
     for r in range(2):
         z = zs[r]
         z[:] = b[f]
+        if k_h == 3 and k_w == 3:  # the tutorial's filters: one pass per input channel
+            for c in range(n_channels):
+                _add_scaled_3x3(z, phases[c, r % 2], r // 2, phases[c, (r + 1) % 2], (r + 1) // 2,
+                                phases[c, (r + 2) % 2], (r + 2) // 2, row, w[:, :, c, f])
+            continue
         for p in range(k_h):
             for c in range(n_channels):
                 q = 0
@@ -119,6 +142,9 @@ def _forward(x, w, b, relu, zero, y, argmax):
     out_w = width - k_w + 1
     row = (width + 1) // 2                    # phase planes' row length
     span = (2 * pooled_h - 1) * row + pooled_w  # each phase map: the conv rows the windows use
+    even_at = np.empty(span, np.int32)          # map index k -> flat position of its even output
+    for k in range(span):
+        even_at[k] = (k // row) * out_w + (k % row) * 2
     for n in prange(n_images):
         phases = np.empty((n_channels, 2, height * row), x.dtype)
         zs = np.empty((2, span), x.dtype)
@@ -126,9 +152,6 @@ def _forward(x, w, b, relu, zero, y, argmax):
         pair_at = np.empty(span, np.int32)
         window_max = np.empty((n_filters, span - row), x.dtype)  # ... and of two rows of those: window
         window_at = np.empty((n_filters, span - row), np.int32)  # (a, b) of filter f at [f, 2a*row + b]
-        even_at = np.empty(span, np.int32)          # map index k -> flat position in the conv map
-        for k in range(span):
-            even_at[k] = (k // row) * out_w + (k % row) * 2
         _to_phase_planes(x[n], row, phases)
         for f in range(n_filters):
             _conv_phase_maps(phases, w, b, f, row, zs)
