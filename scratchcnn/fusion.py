@@ -27,11 +27,12 @@ def fusable(conv, pool) -> bool:
             and pool.pool_size == pool.strides == (2, 2) and pool.padding == "valid")
 
 
-def forward(conv: Conv2D, pool: MaxPooling2D, x: np.ndarray) -> np.ndarray:
-    """pool(conv(x)) without storing the conv's map; keeps in the layers what the backward needs."""
+def forward(conv: Conv2D, pool: MaxPooling2D, x: np.ndarray, training: bool = True) -> np.ndarray:
+    """pool(conv(x)) without storing the conv's map; when training, keeps in the layers what the backward
+    needs (in inference the pool's argmax is not even made)."""
     conv.x_padded = conv._pad(x)
     relu = conv.activation.name == "relu"  # max(relu(z)) = relu(max(z)): relu after pooling, on 4x less
-    pool.y, pool.argmax = conv_pool_forward(conv.x_padded, conv.kernel, conv.bias, relu)
+    pool.y, pool.argmax = conv_pool_forward(conv.x_padded, conv.kernel, conv.bias, relu, keep_argmax=training)
     pool.padded_shape = (x.shape[0], *conv.output_shape)
     return pool.y
 

@@ -147,7 +147,7 @@ class Sequential:
         while index < len(self.layers):
             layer, above = self.layers[index], self.layers[index + 1] if index + 1 < len(self.layers) else None
             if self.fuse and fusion.fusable(layer, above):  # Conv2D -> MaxPooling2D: one step (fusion.py)
-                x = fusion.forward(layer, above, x)
+                x = fusion.forward(layer, above, x, training)
                 index += 2
             else:
                 x = layer.forward(x, training=training)

@@ -136,6 +136,8 @@ def test_conv_pool_kernels_match_reference(n, h, w, c, kernel_hw, f, relu, dtype
     y, argmax = kernels.conv_pool_forward(x, kernel, bias, relu)
     y_ref, argmax_ref = reference.conv_pool.conv_pool_forward(x, kernel, bias, relu)
     assert_close(y, y_ref, dtype)
+    y_inference, no_argmax = kernels.conv_pool_forward(x, kernel, bias, relu, keep_argmax=False)
+    assert no_argmax is None and np.array_equal(y_inference, y)
     assert argmax.dtype == np.int32
     flat = y_ref <= 0 if relu else np.zeros(y_ref.shape, dtype=bool)  # relu-flat windows: argmax is free
     np.testing.assert_array_equal(argmax[~flat], argmax_ref[~flat])

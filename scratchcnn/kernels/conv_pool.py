@@ -135,7 +135,7 @@ def _max_of_rows(rows, rows_at, row, best, at):
 
 
 @njit(parallel=True, cache=True)
-def _forward(x, w, b, relu, zero, y, argmax):
+def _forward(x, w, b, relu, zero, y, keep_argmax, argmax):
     n_images, height, width, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
     _, pooled_h, pooled_w, _ = y.shape
@@ -163,7 +163,8 @@ def _forward(x, w, b, relu, zero, y, argmax):
                 for f in range(n_filters):
                     value = window_max[f, top + j]
                     y[n, a, j, f] = (value if value > zero else zero) if relu else value
-                    argmax[n, a, j, f] = window_at[f, top + j]
+                    if keep_argmax:
+                        argmax[n, a, j, f] = window_at[f, top + j]
 
 
 # --- backward ----------------------------------------------------------------------------------------------
@@ -250,20 +251,21 @@ def _backward(x, dy, argmax, pooled, relu, conv_hw, zero, partial_w, partial_b):
                 _add_filter_grad(dz, planes, width, zero, acc_w[f])
 
 
-def conv_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray,
-                      relu: bool) -> tuple[np.ndarray, np.ndarray]:
+def conv_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bool,
+                      keep_argmax: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Stride-1 conv of the (padded) x (N, H, W, C), then 2x2 max-pool, then relu if asked.
 
     Returns (y, argmax), both (N, (H-KH+1)//2, (W-KW+1)//2, F); argmax is int32, the flat position
-    h * OW + w of each window's max in the conv map, as MaxPooling2D keeps it.
+    h * OW + w of each window's max in the conv map, as MaxPooling2D keeps it, or None when keep_argmax
+    is False (inference: nothing will go backward, and not writing it saves memory and time).
     """
     n_images, height, width, _ = x.shape
     k_h, k_w, _, n_filters = w.shape
     shape = (n_images, (height - k_h + 1) // 2, (width - k_w + 1) // 2, n_filters)
     y = np.empty(shape, dtype=x.dtype)
-    argmax = np.empty(shape, dtype=np.int32)
-    _forward(np.ascontiguousarray(x), w, b, relu, x.dtype.type(0), y, argmax)
-    return y, argmax
+    argmax = np.empty(shape if keep_argmax else (0, 0, 0, 0), dtype=np.int32)
+    _forward(np.ascontiguousarray(x), w, b, relu, x.dtype.type(0), y, keep_argmax, argmax)
+    return y, argmax if keep_argmax else None
 
 
 def conv_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pooled: np.ndarray, relu: bool,
