@@ -145,7 +145,9 @@ class Sequential:
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         index = 0
         while index < len(self.layers):
-            layer, above = self.layers[index], self.layers[index + 1] if index + 1 < len(self.layers) else None
+            # a pair with layers after it (the last layer's backward runs on its own, see _backward)
+            above = self.layers[index + 1] if index + 2 < len(self.layers) else None
+            layer = self.layers[index]
             if self.fuse and fusion.fusable(layer, above):  # Conv2D -> MaxPooling2D: one step (fusion.py)
                 x = fusion.forward(layer, above, x, training)
                 index += 2

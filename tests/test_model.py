@@ -439,3 +439,11 @@ def test_fusion_applies_only_where_the_conv_needs_no_input_gradient():
     strided = Sequential([Conv2D(2, 3, strides=2, input_shape=(9, 9, 1)), MaxPooling2D(2)])
     strided.build((9, 9, 1))
     assert not fusion.fusable(strided.layers[0], strided.layers[1])
+
+
+def test_a_model_ending_in_the_pair_runs_its_layers_on_their_own():
+    model = Sequential([Conv2D(2, 3, input_shape=(6, 6, 1)), MaxPooling2D(2)], seed=0, dtype="float64")
+    x = np.random.default_rng(0).standard_normal((3, 6, 6, 1))
+    y = model.predict(x)
+    assert y.shape == (3, 2, 2, 2)
+    assert model.layers[1].argmax is not None  # the pool's own forward ran: its backward could follow
