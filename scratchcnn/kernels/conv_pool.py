@@ -18,8 +18,9 @@ How it is fast: both directions work on one image and one filter at a time, on m
 innermost loops are long runs of contiguous floats, which the compiler turns into SIMD:
 - forward: the image's columns are split into even and odd ones ("phase planes", rows ``row`` apart). The
   even and odd output columns of one filter are then each a sum of shifted phase planes, one long
-  ``z += w * plane[offset:]`` per tap (three taps per pass). Pooling is two elementwise maxima: even
-  against odd columns, then each row against the next; the window corners are read off at the end.
+  ``z += w * plane[offset:]`` per tap (all nine taps of a 3x3 filter in one pass; other sizes three taps
+  a pass). Pooling is two elementwise maxima: even against odd columns, then each row against the next;
+  the window corners are read off at the end.
 - backward: dz of one filter is put in a map whose rows are W apart (the input's width), so tap (p, q)
   of every output reads the input plane at one fixed shift p*W + q: dW[p, q, c, f] is one dot product.
 
