@@ -4,7 +4,7 @@ Every function here takes the same arguments and returns the same values as its 
 
     reference/conv.py    <->  scratchcnn/kernels/conv.py   (convolution forward; input, kernel, bias grads)
     reference/pool.py    <->  scratchcnn/kernels/pool.py   (max pooling forward with argmax, backward)
-    reference/conv_pool.py <-> scratchcnn/kernels/conv_pool.py (conv gradients straight from a pool's)
+    reference/conv_pool.py <-> scratchcnn/kernels/conv_pool.py (conv + max-pool as one step, both ways)
     reference/adam.py    <->  scratchcnn/kernels/adam.py   (one Adam update; Keras's Adam over many steps)
     reference/layers.py  <->  scratchcnn/layers/*.py, scratchcnn/losses.py
                                (dense, flatten, dropout, relu, softmax, sparse cross-entropy)

@@ -51,11 +51,10 @@ def layer_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
     h = x
     for k, layer in enumerate(model.layers):
         inputs.append(h)
-        below = model.layers[k - 1] if k else None
-        if model.fuse and fusion.fusable(below, layer):  # ran with the conv below as one step, on its row
+        if fusion.fused_at(model, k - 1):  # ran with the conv below as one step, timed on its row
             continue
-        above = model.layers[k + 1] if k + 1 < len(model.layers) else None
-        if model.fuse and fusion.fusable(layer, above):
+        if fusion.fused_at(model, k):
+            above = model.layers[k + 1]
             call = lambda: fusion.forward(layer, above, h)  # noqa: E731
             rows.append((f"{layer.name} + {above.name} forward (fused)", _median_ms(call, repeats)))
         else:
@@ -65,8 +64,8 @@ def layer_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
     rows.append(("loss + dL/dlogits", _median_ms(lambda: model._loss_and_grad(h, y), repeats)))
     _, grad = model._loss_and_grad(h, y)
     for k, layer in reversed(list(enumerate(model.layers))):
-        below = model.layers[k - 1] if k else None
-        if model.fuse and fusion.fusable(below, layer):  # the pair's one backward step, as fit runs it
+        if fusion.fused_at(model, k - 1):  # the pair's one backward step, as fit runs it
+            below = model.layers[k - 1]
             fusion.forward(below, layer, inputs[k - 1])  # restore what backward needs after the timing runs
             call = lambda: fusion.backward(below, layer, grad)  # noqa: E731
             rows.append((f"{below.name} + {layer.name} backward (fused)", _median_ms(call, repeats)))

@@ -8,7 +8,7 @@ half the time forward and 40% of it backward.
 
 The two layers stay what they are: each owns its weights and gradients, and the pair leaves in them what
 their own forward would have (conv.x_padded, pool.y, pool.argmax), so either layer's code can take over.
-Sequential calls :func:`forward` and :func:`backward` here for a pair that :func:`fusable` accepts. Set
+Sequential calls :func:`forward` and :func:`backward` here where :func:`fused_at` says so. Set
 ``model.fuse = False`` to run every layer on its own (the tests check both ways give the same results).
 """
 import numpy as np
@@ -25,6 +25,16 @@ def fusable(conv, pool) -> bool:
             and conv.strides == (1, 1) and conv.activation.name in ("linear", "relu")
             and not conv.needs_input_grad
             and pool.pool_size == pool.strides == (2, 2) and pool.padding == "valid")
+
+
+def fused_at(model, index: int) -> bool:
+    """True when the model runs its layers ``index`` and ``index + 1`` as one fused step: ``model.fuse`` is
+    on, :func:`fusable` accepts the pair, and layers follow it (the last layer's backward always runs on its
+    own, so a pair that ends the model runs its layers' own code). The one rule that Sequential's forward
+    and backward and ``scratchcnn bench`` all follow."""
+    layers = model.layers
+    return (model.fuse and 0 <= index and index + 2 < len(layers)
+            and fusable(layers[index], layers[index + 1]))
 
 
 def forward(conv: Conv2D, pool: MaxPooling2D, x: np.ndarray, training: bool = True) -> np.ndarray:

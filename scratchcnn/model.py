@@ -145,11 +145,9 @@ class Sequential:
     def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         index = 0
         while index < len(self.layers):
-            # a pair with layers after it (the last layer's backward runs on its own, see _backward)
-            above = self.layers[index + 1] if index + 2 < len(self.layers) else None
             layer = self.layers[index]
-            if self.fuse and fusion.fusable(layer, above):  # Conv2D -> MaxPooling2D: one step (fusion.py)
-                x = fusion.forward(layer, above, x, training)
+            if fusion.fused_at(self, index):  # Conv2D -> MaxPooling2D: one step (fusion.py)
+                x = fusion.forward(layer, self.layers[index + 1], x, training)
                 index += 2
             else:
                 x = layer.forward(x, training=training)
@@ -174,9 +172,9 @@ class Sequential:
         grad = last.backward(grad, skip_activation=True) if self._fused_softmax() else last.backward(grad)
         index = len(self.layers) - 2
         while index >= 0:
-            layer, below = self.layers[index], self.layers[index - 1] if index else None
-            if self.fuse and fusion.fusable(below, layer):  # Conv2D -> MaxPooling2D: one step (fusion.py)
-                fusion.backward(below, layer, grad)
+            layer = self.layers[index]
+            if fusion.fused_at(self, index - 1):  # Conv2D -> MaxPooling2D: one step (fusion.py)
+                fusion.backward(self.layers[index - 1], layer, grad)
                 index -= 2
             else:
                 grad = layer.backward(grad)

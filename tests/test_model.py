@@ -447,3 +447,9 @@ def test_a_model_ending_in_the_pair_runs_its_layers_on_their_own():
     y = model.predict(x)
     assert y.shape == (3, 2, 2, 2)
     assert model.layers[1].argmax is not None  # the pool's own forward ran: its backward could follow
+    from scratchcnn import fusion
+    assert fusion.fusable(model.layers[0], model.layers[1]) and not fusion.fused_at(model, 0)
+    tutorial = tutorial_like()
+    assert fusion.fused_at(tutorial, 0)
+    tutorial.fuse = False
+    assert not fusion.fused_at(tutorial, 0)
