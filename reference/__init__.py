@@ -5,11 +5,12 @@ Every function here takes the same arguments and returns the same values as its 
     reference/conv.py    <->  scratchcnn/kernels/conv.py   (convolution forward; input, kernel, bias grads)
     reference/pool.py    <->  scratchcnn/kernels/pool.py   (max pooling forward with argmax, backward)
     reference/conv_pool.py <-> scratchcnn/kernels/conv_pool.py (conv + max-pool as one step, both ways)
-    reference/adam.py    <->  scratchcnn/kernels/adam.py   (one Adam update; Keras's Adam over many steps)
+    reference/adam.py    <->  scratchcnn/kernels/adam.py   (one Adam update)
     reference/layers.py  <->  scratchcnn/layers/*.py, scratchcnn/losses.py
                                (dense, flatten, dropout, relu, softmax, sparse cross-entropy)
 
-(``keras_tutorial.py`` beside them is something else: the original Keras tutorial, kept for a test.)
+(``compare/`` beside them is something else: the original Keras tutorial, kept for a test, and the
+scripts that time scratchcnn against other frameworks through its public API.)
 
 They are slow on purpose: plain Python loops over output positions, so each line reads like the formula
 in the docstring. ``tests/test_kernels_vs_reference.py`` holds the fast code to them.

@@ -1,4 +1,4 @@
 """``python -m scratchcnn ...`` runs the command-line interface (same as the ``scratchcnn`` command)."""
-from .cli import main
+from .tools.cli import main
 
 raise SystemExit(main())

@@ -11,7 +11,7 @@ that owns them. Calling an activation applies it, so ``scratchcnn.nn.relu(x)`` w
 import numpy as np
 
 
-class Activation:
+class ActivationFunction:
     name = "activation"
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ class Activation:
         return self.name
 
 
-class Linear(Activation):
+class LinearFunction(ActivationFunction):
     name = "linear"
 
     def forward(self, z):
@@ -37,7 +37,7 @@ class Linear(Activation):
         return da
 
 
-class ReLU(Activation):
+class ReluFunction(ActivationFunction):
     name = "relu"
 
     def forward(self, z):
@@ -47,7 +47,7 @@ class ReLU(Activation):
         return da * (z > 0)
 
 
-class Softmax(Activation):
+class SoftmaxFunction(ActivationFunction):
     name = "softmax"
 
     def forward(self, z):
@@ -59,18 +59,18 @@ class Softmax(Activation):
         return a * (da - (da * a).sum(axis=-1, keepdims=True))
 
 
-linear = Linear()
-relu = ReLU()
-softmax = Softmax()
+linear = LinearFunction()
+relu = ReluFunction()
+softmax = SoftmaxFunction()
 
 _BY_NAME = {"linear": linear, "relu": relu, "softmax": softmax}
 
 
-def get(identifier) -> Activation:
-    """None, a name ('relu', 'softmax', 'linear') or an Activation -> the Activation object."""
+def get(identifier) -> ActivationFunction:
+    """None, a name ('relu', 'softmax', 'linear') or an ActivationFunction -> the ActivationFunction object."""
     if identifier is None:
         return linear
-    if isinstance(identifier, Activation):
+    if isinstance(identifier, ActivationFunction):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]

@@ -80,7 +80,7 @@ def count(value, name: str, minimum: int) -> int:
     return int(value)
 
 
-def pair(validation_data) -> tuple:
+def validation_pair(validation_data) -> tuple:
     """validation_data must be (x_val, y_val), as in Keras (sample weights are not supported)."""
     if not isinstance(validation_data, (tuple, list)):
         raise TypeError(f"validation_data must be a pair (x_val, y_val), got a {type(validation_data).__name__}")

@@ -29,7 +29,7 @@ from .callbacks import TrainingInterrupted
 from .interrupt import CtrlC
 from .layers.base import Layer
 from .progress import ProgressBar
-from .threads import single_threaded_blas
+from .kernels.threads import single_threaded_blas
 
 
 class History:
@@ -213,7 +213,7 @@ class Sequential:
         callbacks = checks.callbacks(callbacks)
         x, y = self._prepare_xy(x, y)
         if validation_data is not None:
-            validation_data = self._prepare_xy(*checks.pair(validation_data), what="validation_data x")
+            validation_data = self._prepare_xy(*checks.validation_pair(validation_data), what="validation_data x")
         for callback in callbacks:
             callback.set_model(self)
         with single_threaded_blas(), CtrlC() as ctrl_c:

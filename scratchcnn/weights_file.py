@@ -8,12 +8,12 @@ so a crash never leaves a half-written weights file where a good one was. Loadin
 whole file before anything is handed back, so a damaged file changes nothing.
 """
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write
 
 
 def save(path, weights: list[np.ndarray], architecture: dict) -> None:
@@ -23,14 +23,8 @@ def save(path, weights: list[np.ndarray], architecture: dict) -> None:
     arrays = {f"weight_{i:03d}": w for i, w in enumerate(weights)}
     arrays["architecture"] = np.array(json.dumps(architecture))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_write(path) as file:
+        np.savez(file, **arrays)
 
 
 def load(path) -> tuple[dict, list[np.ndarray]]:

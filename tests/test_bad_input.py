@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from scratchcnn.callbacks import Callback, ModelCheckpoint
-from scratchcnn.cli import main
+from scratchcnn.tools.cli import main
 from scratchcnn.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from scratchcnn.model import Sequential
 from scratchcnn.tutorial import build_model

@@ -1,7 +1,7 @@
 """`scratchcnn bench` keeps working (it prints numbers; no test asserts a speed)."""
 import numpy as np
 
-from scratchcnn import bench
+from scratchcnn.tools import bench
 from scratchcnn.tutorial import build_model
 
 

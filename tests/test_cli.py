@@ -7,7 +7,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from scratchcnn.cli import main
+from scratchcnn.tools.cli import main
 
 
 @pytest.fixture(scope="module")

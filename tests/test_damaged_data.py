@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchcnn.cli import main
+from scratchcnn.tools.cli import main
 from scratchcnn.datasets import DatasetError, mnist
 from scratchcnn.datasets.idx import write_idx
 

@@ -9,9 +9,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from scratchcnn import digit_image, tutorial
-from scratchcnn.cli import main
-from scratchcnn.digit_image import centre_of_mass, crop_to_ink, fit_in_box, prepare_digit, resize
+from scratchcnn import tutorial
+from scratchcnn.tools import digit_image
+from scratchcnn.tools.cli import main
+from scratchcnn.tools.digit_image import centre_of_mass, crop_to_ink, fit_in_box, prepare_digit, resize
 
 DATA = Path(__file__).resolve().parent / "data"
 

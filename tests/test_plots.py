@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scratchcnn import tutorial
-from scratchcnn.cli import main
+from scratchcnn.tools.cli import main
 
 FIGURES = ("predictions.png", "predictions_grid.png", "curves.png", "confusion.png", "filters.png",
            "feature_maps.png", "mistakes.png")
@@ -84,8 +84,8 @@ def test_plot_of_a_missing_run_is_one_line_error(tmp_path, capsys):
 
 
 def test_bench_step_profile_plot(tmp_path):
-    from scratchcnn import bench
-    from scratchcnn.plots import plot_step_profile
+    from scratchcnn.tools import bench
+    from scratchcnn.tools.plots import plot_step_profile
     x = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
     y = np.arange(32) % 10
     profiles = {}

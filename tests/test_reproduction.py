@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from scratchcnn.cli import main
+from scratchcnn.tools.cli import main
 
 SEED = 0
 

@@ -1,6 +1,6 @@
 """The Keras tutorial runs on scratchcnn with only its import lines changed.
 
-``reference/keras_tutorial.py`` is the tutorial as Keras users run it. This test rewrites its three
+``reference/compare/keras_tutorial.py`` is the tutorial as Keras users run it. This test rewrites its three
 import lines, checks nothing else changed, and executes it. To keep it quick the training set is cut to
 its first 8,000 images (the loader is patched; the tutorial's own code is untouched); the test set is whole.
 """
@@ -11,7 +11,7 @@ import pytest
 
 import scratchcnn
 
-TUTORIAL = Path(__file__).resolve().parents[1] / "reference" / "keras_tutorial.py"
+TUTORIAL = Path(__file__).resolve().parents[1] / "reference" / "compare" / "keras_tutorial.py"
 
 PORT = {
     "import tensorflow as tf": "import scratchcnn as tf",

@@ -8,13 +8,7 @@ kernel to see how the loops are ordered to run fast (innermost loop over the con
 All kernels are compiled with ``cache=True``: the first run compiles them (tens of seconds), later runs
 load the machine code from numba's cache.
 """
-import os
-
-# numba's OpenMP threads busy-wait after each parallel loop by default. On a 2-core machine they then steal
-# the cores from NumPy's BLAS threads (the Dense layers) and a training step runs 3x slower. Passive
-# waiting lets them sleep; it must be set before the first parallel kernel starts the OpenMP runtime.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+from . import threads  # first: it sets how numba's threads wait (before any parallel kernel runs)
 from .adam import adam_update
 from .conv import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
 from .conv_pool import conv_pool_backward, conv_pool_forward

@@ -13,19 +13,13 @@ GIL inside BLAS, so the blocks really run side by side:
 The blocks are fixed by the shapes and the core count, never by timing, so results are the same bits
 run after run. Small products are not split: handing work to a thread costs tens of microseconds.
 """
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-def _cores() -> int:
-    """The cores this process may run on (a container's limit, not the host's count, where Linux says)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+from .threads import cores
 
-
-PARTS = max(1, min(4, _cores()))
+PARTS = max(1, min(4, cores()))
 MIN_FLOPS = 2_000_000  # below this a product is done in one piece
 _workers: ThreadPoolExecutor | None = None
 

@@ -10,7 +10,7 @@ Prints, for random MNIST-shaped data (speed does not depend on the pixel values)
   compile time of a first-ever run (the same with an empty numba cache);
 - the peak resident memory of this process.
 Timings are medians over repeats, taken on whatever else the machine is doing: compare ratios measured
-side by side (reference/compare_pytorch.py), not numbers from different runs.
+side by side (reference/compare/compare_pytorch.py), not numbers from different runs.
 """
 import os
 import resource
@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from . import fusion
-from .threads import single_threaded_blas
-from .tutorial import build_model
+from .. import fusion
+from ..kernels.threads import single_threaded_blas
+from ..tutorial import build_model
 
 WARM_START = """
 import time, numpy as np

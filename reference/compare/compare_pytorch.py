@@ -79,7 +79,7 @@ def time_torch(net, opt, x, y, steps, batch=32):
 def time_scratchcnn(model, x, y, steps, batch=32):
     """The same two measurements as ``scratchcnn bench``, in seconds."""
     from scratchcnn import bench
-    from scratchcnn.threads import single_threaded_blas
+    from scratchcnn.kernels.threads import single_threaded_blas
 
     with single_threaded_blas():
         train_ips = bench.training_images_per_second(model, x, y, batch=batch, steps=steps)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_json
+
 
 def _add_data_args(parser: argparse.ArgumentParser, default_dataset: str | None = "mnist") -> None:
     default = f"default: {default_dataset}" if default_dataset else "default: the run's own, from history.json"
@@ -32,8 +34,8 @@ def _add_data_args(parser: argparse.ArgumentParser, default_dataset: str | None 
 
 
 def _cmd_train(args) -> int:
-    from . import tutorial
-    from .callbacks import ModelCheckpoint, TrainingInterrupted
+    from .. import tutorial
+    from ..callbacks import ModelCheckpoint, TrainingInterrupted
 
     (x_train, y_train), (x_test, y_test) = tutorial.load_dataset(args.dataset, args.data_dir,
                                                                     download=not args.offline)
@@ -53,7 +55,7 @@ def _cmd_train(args) -> int:
             print("\nscratchcnn: interrupted during epoch 1; no epoch was completed, so no weights were saved",
                   file=sys.stderr)
             return 130
-        _write_json(out / "history.json", {  # the epochs behind the saved weights, not an older run's
+        write_json(out / "history.json", {  # the epochs behind the saved weights, not an older run's
             "dataset": args.dataset, "seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size,
             "interrupted_in_epoch": stop.epoch, "epochs_completed": stop.epochs_completed,
             "test_loss": None, "test_accuracy": None, "seconds_per_epoch": stop.history.epoch_seconds,
@@ -75,7 +77,7 @@ def _cmd_train(args) -> int:
                "batch_size": args.batch_size, "test_loss": test_loss, "test_accuracy": test_accuracy,
                "seconds_per_epoch": seconds, "history": history.history,
                "validation": "test set" if args.validate else None}
-    _write_json(out / "history.json", results)
+    write_json(out / "history.json", results)
     from . import report  # matplotlib and scikit-learn load only now, after the training set is gone
 
     written = report.write_report(model, x_test, y_test, out, results)
@@ -86,7 +88,7 @@ def _cmd_train(args) -> int:
 
 def _saved_model_and_test_set(weights: Path, dataset: str, args):
     """The tutorial network with saved weights, and the test set of ``dataset`` to look at it with."""
-    from . import tutorial
+    from .. import tutorial
 
     _, (x_test, y_test) = tutorial.load_dataset(dataset, args.data_dir, download=not args.offline)
     model = tutorial.build_model(input_shape=x_test.shape[1:])
@@ -122,7 +124,8 @@ def _cmd_plot(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from . import digit_image, tutorial
+    from .. import tutorial
+    from . import digit_image
 
     model = tutorial.build_model()
     model.load_weights(args.weights)
@@ -139,7 +142,7 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_gradcheck(args) -> int:
-    from . import gradcheck
+    from .. import gradcheck
 
     results = gradcheck.run_suite()
     print(gradcheck.format_table(results))
@@ -151,16 +154,6 @@ def _cmd_bench(args) -> int:
 
     print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot))
     return 0
-
-
-def _write_json(path: Path, data) -> None:
-    """Write JSON atomically: a temporary file beside it, renamed into place; never a half-written file."""
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        tmp.write_text(json.dumps(data, indent=2) + "\n")
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def positive_int(text: str) -> int:
@@ -228,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from .datasets import DataNotFoundError, DatasetError
+    from ..datasets import DataNotFoundError, DatasetError
 
     try:
         data_dir = getattr(args, "data_dir", None)

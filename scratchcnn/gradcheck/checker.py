@@ -41,17 +41,13 @@ import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from . import losses
-from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
-from .model import Sequential
-from .optimizers import Adam
-from .threads import single_threaded_blas
+from .. import losses
+from ..layers import MaxPooling2D
+from ..model import Sequential
+from ..kernels.threads import single_threaded_blas
 
 EPS = 1e-6             # the step of the central difference
 TOL = 1e-7             # the largest relative error that passes
@@ -318,165 +314,6 @@ def check_loss(loss_fn, z, y, *, eps: float = EPS, tol: float = TOL, label: str 
     numeric = numerical_gradient(lambda: np.array(loss_fn(z, y)[0]), z, coords, eps)
     error = relative_error(analytic, numeric)
     return GradCheckResult(label or loss_fn.__name__, tensor, z.shape, z.size, error, error <= tol, tol)
-
-
-# --- Adam against Keras's formula (an equality check, not a derivative) -------------------------------------
-def _reference_adam():
-    """reference.adam.keras_adam_reference: importable from the repository root, else loaded by path from
-    the checkout this package lives in (an editable install), without touching sys.path."""
-    try:
-        from reference.adam import keras_adam_reference
-        return keras_adam_reference
-    except ImportError:
-        path = Path(__file__).resolve().parents[1] / "reference" / "adam.py"
-        if not path.exists():
-            raise ImportError("the Adam check needs the repository's reference/ folder: run it from a "
-                              "checkout of scratchcnn") from None
-        spec = importlib.util.spec_from_file_location("scratchcnn_reference_adam", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module.keras_adam_reference
-
-
-def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12) -> list[GradCheckResult]:
-    """Run scratchcnn's Adam (the fused numba kernel) and reference.keras_adam_reference from the same
-    start with the same gradients, in float64; compare how far each parameter moved."""
-    keras_adam_reference = _reference_adam()
-    rng = np.random.default_rng(seed)
-    start = [rng.standard_normal((3, 3, 2, 4)), rng.standard_normal(4)]       # a kernel and a bias
-    grads = [[g * 10.0 ** rng.uniform(-4, 1) for g in (rng.standard_normal(p.shape) for p in start)]
-             for _ in range(steps)]                                             # magnitudes from 1e-4 to 10
-    adam = Adam()
-    params = [p.copy() for p in start]
-    for step_grads in grads:
-        adam.step(params, step_grads)
-    expected = keras_adam_reference(start, grads, adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon)
-    results = []
-    for name, p0, p, ref in zip(["kernel", "bias"], start, params, expected):
-        error = relative_error(p - p0, ref - p0)
-        results.append(GradCheckResult(f"Adam() {steps} steps vs Keras formula", name, p.shape, p.size,
-                                       error, error <= tol, tol))
-    return results
-
-
-# --- the suite ---------------------------------------------------------------------------------------------
-class SuiteCheck(NamedTuple):
-    name: str
-    run: Callable[[], list[GradCheckResult]]
-
-
-def _spelled(cls, args, kwargs) -> str:
-    """The constructor call as text: Conv2D(4, 3, strides=2)."""
-    return f"{cls.__name__}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
-
-
-def _layer_check(cls, args, kwargs, shape, inputs="normal", training=False, seed=0) -> SuiteCheck:
-    """A check of a fresh cls(*args, **kwargs) on a batch of ``shape``, with random non-zero biases."""
-    name = f"{_spelled(cls, args, kwargs)} on {shape}" + (" training" if training else "")
-
-    def run():
-        rng = np.random.default_rng(seed)
-        layer = cls(*args, **kwargs)
-        layer.build(shape[1:], np.float64, rng)
-        for param_name, param in zip(_param_names(layer), layer.params):
-            if param_name == "bias":
-                param[...] = 0.1 * rng.standard_normal(param.shape)
-        x = well_spaced(shape, rng) if inputs == "spaced" else None
-        return check_layer(layer, shape[1:], batch=shape[0], seed=seed, x=x, training=training, label=name)
-
-    return SuiteCheck(name, run)
-
-
-def _loss_checks() -> list[SuiteCheck]:
-    rng = np.random.default_rng(0)
-    logits = 2.0 * rng.standard_normal((4, 10))
-    labels = rng.integers(0, 10, size=4)
-    probs = losses.log_softmax(logits)
-    probs = np.exp(probs)          # p in (0, 1), far from the clip at 1e-7 and 1 - 1e-7: no kink there
-    from_logits = losses.sparse_categorical_crossentropy_from_logits
-    from_probs = losses.sparse_categorical_crossentropy
-    return [
-        SuiteCheck("sparse_categorical_crossentropy_from_logits (softmax + loss fused)",
-                   lambda: [check_loss(from_logits, logits, labels, tensor="logits",
-                                       label="sparse_categorical_crossentropy_from_logits (4, 10)")]),
-        SuiteCheck("sparse_categorical_crossentropy (probabilities)",
-                   lambda: [check_loss(from_probs, probs, labels, tensor="probabilities",
-                                       label="sparse_categorical_crossentropy (4, 10)")]),
-    ]
-
-
-def tutorial_model(seed: int = 0) -> Sequential:
-    """The Keras tutorial's network, in float64, with small random biases."""
-    model = Sequential([
-        Conv2D(28, kernel_size=(3, 3), input_shape=(28, 28, 1)),
-        MaxPooling2D(pool_size=(2, 2)),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.2),
-        Dense(10, activation="softmax"),
-    ], seed=seed, dtype="float64")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    rng = np.random.default_rng(seed)
-    for layer in model.layers:
-        for name, param in zip(_param_names(layer), layer.params):
-            if name == "bias":
-                param[...] = 0.1 * rng.standard_normal(param.shape)
-    return model
-
-
-def _check_tutorial_network(batch: int = 2) -> list[GradCheckResult]:
-    model = tutorial_model()
-    label = f"tutorial network, loss, dropout on (fixed mask), batch {batch}"
-    for seed in range(50):     # new images until no pool window or relu sits within 10*eps of a kink
-        rng = np.random.default_rng(seed)                   # (about 4 batches in 5 are refused)
-        x = rng.random((batch, 28, 28, 1))                  # pixel-like values in [0, 1)
-        y = rng.integers(0, 10, size=batch)
-        try:
-            return check_model(model, x, y, seed=seed, label=label)
-        except KinkError:
-            continue
-    raise KinkError("no kink-free batch found in 50 tries")
-
-
-def suite_checks() -> list[SuiteCheck]:
-    """Every check ``run_suite`` runs, each one callable on its own (the tests run them one by one)."""
-    L, S = "normal", "spaced"          # standard normal inputs; well-spaced values (max pooling)
-    layer_cases = [
-        # class, args, kwargs, input shape with batch, inputs, training
-        (Conv2D, (4, 3), {}, (2, 8, 8, 1), L, False),                 # the tutorial's conv, smaller
-        (Conv2D, (28, (3, 3)), {}, (2, 28, 28, 1), L, False),         # the tutorial's conv, real size
-        (Conv2D, (5, 3), {}, (2, 7, 9, 3), L, False),                 # several channels, odd sizes
-        (Conv2D, (4, 3), {"strides": 2}, (2, 9, 8, 2), L, False),     # stride 2, last column unused
-        (Conv2D, (3, (3, 2)), {"strides": (2, 1), "padding": "same"}, (1, 7, 8, 2), L, False),
-        (Conv2D, (2, 4), {"padding": "same"}, (1, 6, 5, 2), L, False),  # even kernel: uneven padding
-        (Conv2D, (4, 3), {"strides": 2, "padding": "same", "activation": "relu"}, (2, 8, 7, 3), L, False),
-        (MaxPooling2D, ((2, 2),), {}, (2, 8, 8, 3), S, False),        # the tutorial's pool, smaller
-        (MaxPooling2D, ((2, 2),), {}, (2, 26, 26, 28), S, False),     # the tutorial's pool, real size
-        (MaxPooling2D, (3,), {"strides": 2}, (2, 9, 9, 2), S, False),  # overlapping windows
-        (MaxPooling2D, ((2, 3),), {"strides": (1, 2)}, (1, 7, 8, 2), S, False),
-        (MaxPooling2D, (2,), {"padding": "same"}, (2, 5, 7, 2), S, False),
-        (Flatten, (), {}, (2, 13, 13, 28), L, False),                 # the tutorial's flatten
-        (Flatten, (), {}, (1, 5, 4, 3), L, False),
-        (Dense, (7,), {}, (2, 12), L, False),
-        (Dense, (6,), {"activation": "relu"}, (1, 10), L, False),
-        (Dense, (128,), {"activation": "relu"}, (2, 4732), L, False),  # the tutorial's hidden layer
-        (Dense, (10,), {"activation": "softmax"}, (2, 128), L, False),  # the tutorial's output layer
-        (Dropout, (0.2,), {}, (2, 128), L, True),                     # the tutorial's dropout, fixed mask
-        (Dropout, (0.5,), {}, (2, 4, 5, 3), L, False),                # inference: identity
-        (ReLU, (), {}, (2, 5, 6, 2), L, False),
-        (Softmax, (), {}, (3, 10), L, False),
-    ]
-    checks = [_layer_check(cls, args, kwargs, shape, inputs, training)
-              for cls, args, kwargs, shape, inputs, training in layer_cases]
-    checks += _loss_checks()
-    checks.append(SuiteCheck("tutorial network end to end", _check_tutorial_network))
-    checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
-    return checks
-
-
-def run_suite() -> list[GradCheckResult]:
-    """Run every check of ``suite_checks()``; one result per tensor."""
-    return [result for check in suite_checks() for result in check.run()]
 
 
 def format_table(results: list[GradCheckResult]) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
-from .tutorial import FIGURE_INDICES
+from ..tutorial import FIGURE_INDICES
 
 GRID_SIZE = 32       # images in predictions_grid.png (4 rows of 8)
 MISTAKES_SHOWN = 24  # images in mistakes.png (3 rows of 8)

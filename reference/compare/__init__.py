@@ -1,0 +1,1 @@
+"""Comparisons with other frameworks, through scratchcnn's public API only (never its internals)."""
