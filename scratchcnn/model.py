@@ -214,8 +214,12 @@ class Sequential:
         x, y = self._prepare_xy(x, y)
         if validation_data is not None:
             validation_data = self._prepare_xy(*checks.validation_pair(validation_data), what="validation_data x")
+        logged = ["loss", *self.metrics]  # what each epoch's logs hold (ModelCheckpoint checks its fields)
+        logged += [f"val_{name}" for name in logged] if validation_data is not None else []
         for callback in callbacks:
             callback.set_model(self)
+            callback.set_params({"epochs": epochs, "steps": -(-len(x) // batch_size), "verbose": verbose,
+                                 "metrics": logged})
         with single_threaded_blas(), CtrlC() as ctrl_c:
             return self._fit(x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks, ctrl_c)
 
