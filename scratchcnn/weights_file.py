@@ -38,7 +38,7 @@ MAX_DEPTH = 8                   # JSON nesting: {record: {layers: [ {config: [li
 MAX_LAYERS = 256
 MAX_SIZE = 1 << 16              # any whole number in a layer config (units, filters, kernel size, ...)
 MAX_INPUT_VALUES = 1 << 24      # numbers in one input sample (input_shape multiplied out: 4096 x 4096)
-MAX_WEIGHT_VALUES = 1 << 26     # numbers in all the weights together (256 MB of float32; the tutorial: 693k)
+MAX_WEIGHT_VALUES = 1 << 26     # numbers in all the weights together (256 MB of float32; the tutorial: 607,394)
 
 WEIGHT_NAME = re.compile(r"weight_(\d{3,6})\.npy")
 RECORD_NAME = "architecture.npy"
@@ -301,7 +301,7 @@ def _npy_header(stream, name: str, path: Path) -> tuple[tuple[int, ...], bool, n
     else:
         raise WeightsFileError(f"{path}: {name} is .npy version {version}, which save_weights never writes")
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-        raise WeightsFileError(f"{path}: {name} holds {_short(str(dtype))} data, which is never loaded (it would "
+        raise WeightsFileError(f"{path}: {name} holds {str(dtype)[:40]} data, which is never loaded (it would "
                                "need unpickling): the file is not made by save_weights")
     return tuple(int(d) for d in shape), bool(fortran), dtype
 
