@@ -168,7 +168,7 @@ def check_architecture(record, path) -> dict:
         count = f"{len(configs):,} layers" if isinstance(configs, list) else f"a JSON {_json_type(configs)}"
         raise bad(f"lists {count} under 'layers', not 1 to {MAX_LAYERS} layer configs")
     known = {name for name, value in vars(layer_module).items()
-             if isinstance(value, type) and issubclass(value, layer_module.Layer)}
+             if isinstance(value, type) and issubclass(value, layer_module.Layer) and name != "Layer"}
     for i, config in enumerate(configs):
         if not isinstance(config, dict) or not isinstance(config.get("class"), str) or config["class"] not in known:
             what = config.get("class") if isinstance(config, dict) else config
