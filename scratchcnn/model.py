@@ -403,10 +403,10 @@ class Sequential:
             print_fn(line)
 
     # --- weights ---------------------------------------------------------------------------------------
-    # A layer's weights, Keras order: its trained ``params`` then its ``non_trainable`` state (none for most).
+    # A layer's ``weights``, Keras order: its trained ``params``, then its ``non_trainable`` state.
     def get_weights(self) -> list[np.ndarray]:
         """Every layer's weights in order, Keras layout: [conv kernel, conv bias, dense kernel, ...]."""
-        return [w.copy() for layer in self.layers for w in _layer_weights(layer)]
+        return [w.copy() for layer in self.layers for w in layer.weights]
 
     def set_weights(self, weights) -> None:
         """Copy ``weights`` (a list in get_weights' order) into the model. All or nothing: every array is
@@ -416,14 +416,14 @@ class Sequential:
         if not isinstance(weights, (list, tuple)):
             raise TypeError(f"set_weights needs a list of arrays (as get_weights returns), got "
                             f"{type(weights).__name__}")
-        targets = [(layer, w) for layer in self.layers for w in _layer_weights(layer)]
+        targets = [(layer, w) for layer in self.layers for w in layer.weights]
         if len(weights) != len(targets):
             raise ValueError(f"the model has {len(targets)} weight arrays, got {len(weights)}")
         converted = [_checked_weight(new, target, f"weight {i} ({layer.name})", self.dtype)
                      for i, ((layer, target), new) in enumerate(zip(targets, weights))]
         per_layer, k = [], 0
         for layer in self.layers:
-            n = len(_layer_weights(layer))
+            n = len(layer.weights)
             per_layer.append(converted[k:k + n])
             k += n
         for layer, chunk in zip(self.layers, per_layer):  # the layers' own checks, still before any change
@@ -463,12 +463,7 @@ class Sequential:
         self.set_weights(weights)
 
     def _weight_shapes(self) -> list[tuple[int, ...]]:
-        return [w.shape for layer in self.layers for w in _layer_weights(layer)]
-
-
-def _layer_weights(layer) -> list[np.ndarray]:
-    """A layer's arrays in Keras order: trained params, then non-trainable state (moving averages)."""
-    return list(layer.params) + list(getattr(layer, "non_trainable", []))
+        return [w.shape for layer in self.layers for w in layer.weights]
 
 
 def _checked_weight(new, target: np.ndarray, what: str, dtype: np.dtype) -> np.ndarray:
@@ -525,8 +520,13 @@ def _check_shapes_unbuilt(layers, input_shape, dtype, file, path) -> None:
                 f"{np.prod(shape, dtype=np.float64):,.0f} numbers per sample; an unbuilt model loads files of "
                 f"at most {MAX_UNBUILT_VALUES:,}: build the model first (model.build(input_shape))")
     shapes, shape, rng = [], input_shape, np.random.default_rng(0)  # not the model's generator
-    for layer in copy.deepcopy(layers):
-        shape = layer.build(shape, dtype, rng)
-        shapes += [w.shape for w in _layer_weights(layer)]
+    for layer in layers:
+        if layer.built and layer.input_shape == shape and layer.dtype == dtype:  # as build() keeps it
+            shape = layer.output_shape
+            shapes += [w.shape for w in layer.weights]
+        else:
+            twin = copy.deepcopy(layer)  # built for the check, then thrown away
+            shape = twin.build(shape, dtype, rng)
+            shapes += [w.shape for w in twin.weights]
         _check_shapes(shapes, file, path, so_far=True)
     _check_shapes(shapes, file, path)
