@@ -36,7 +36,8 @@ MAX_MEMBERS = 1024              # weight arrays in one file (the tutorial has 6)
 MAX_RECORD_CHARS = 1 << 16      # the architecture record, in characters (the tutorial's has about 500)
 MAX_DEPTH = 8                   # JSON nesting: {record: {layers: [ {config: [list]} ]}} is 4
 MAX_LAYERS = 256
-MAX_SIZE = 1 << 16              # any whole number in a layer config (units, filters, kernel size, ...)
+MAX_SIZE = 1 << 16              # a size in a layer config (SIZE_KEYS) or in input_shape
+SIZE_KEYS = {"units", "filters", "kernel_size", "pool_size", "strides"}
 MAX_INPUT_VALUES = 1 << 24      # numbers in one input sample (input_shape multiplied out: 4096 x 4096)
 MAX_WEIGHT_VALUES = 1 << 26     # numbers in all the weights together (256 MB of float32; the tutorial: 607,394)
 
@@ -143,8 +144,8 @@ def check_architecture(record, path) -> dict:
 
         {"input_shape": [28, 28, 1],                  0 to 4 whole numbers >= 1 (empty: never built)
          "layers": [{"class": "Conv2D", ...}, ...]}   1 to MAX_LAYERS configs of known layer classes
-    A config's values are numbers, strings, true/false/null or short lists of them; whole numbers at most
-    MAX_SIZE, other numbers finite."""
+    A config's values are numbers, strings, true/false/null, short lists of them, or a small object of
+    those (an initializer's config); sizes (SIZE_KEYS) whole numbers from 1 to MAX_SIZE, numbers finite."""
     from . import layers as layer_module  # the classes a record may name: those scratchcnn.layers offers
 
     def bad(what: str):
@@ -174,11 +175,13 @@ def check_architecture(record, path) -> dict:
             what = config.get("class") if isinstance(config, dict) else config
             raise bad(f"has layer {i} of unknown class {_short(what)} (known: {', '.join(sorted(known))})")
         for key, value in config.items():
-            items = value if isinstance(value, list) else [value]
-            if not (isinstance(key, str) and len(key) <= 40 and len(items) <= 8
-                    and all(_config_value(v) for v in items)):
+            if not (isinstance(key, str) and len(key) <= 40 and _config_value(value)):
                 raise bad(f"has layer {i} ({config['class']}) with {_short(key)}={_short(value)}, not a short "
-                          f"string, a finite number or a whole number up to {MAX_SIZE}")
+                          "string, a finite number or a short list of them")
+            sizes = value if isinstance(value, list) else [value]
+            if key in SIZE_KEYS and not all(_whole(v) and 1 <= v <= MAX_SIZE for v in sizes):
+                raise bad(f"has layer {i} ({config['class']}) with {key}={_short(value)}, not whole numbers "
+                          f"from 1 to {MAX_SIZE}")
     return record
 
 
@@ -186,13 +189,24 @@ def _whole(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _config_value(value) -> bool:
+def _config_value(value, inner: bool = False) -> bool:
+    """A value in a layer config: a scalar, a list of at most 8 scalars, or (outermost only) an object
+    of at most 8 such values, e.g. an initializer's {"class": "RandomNormal", "stddev": 0.05}."""
+    if isinstance(value, list):
+        return len(value) <= 8 and all(_scalar(v) for v in value)
+    if isinstance(value, dict):
+        return not inner and len(value) <= 8 and all(
+            isinstance(k, str) and len(k) <= 40 and _config_value(v, inner=True) for k, v in value.items())
+    return _scalar(value)
+
+
+def _scalar(value) -> bool:
     if value is None or isinstance(value, bool):
         return True
     if isinstance(value, str):
         return len(value) <= 40
     if isinstance(value, int):
-        return -8 <= value <= MAX_SIZE  # small negatives: an axis such as -1
+        return -2**63 <= value < 2**63  # sizes are bounded apart (SIZE_KEYS); this is e.g. a seed
     return isinstance(value, float) and math.isfinite(value)
 
 

@@ -135,7 +135,10 @@ RECORDS = [  # (test id, record text, words of the message)
     ("unknown class", json.dumps({"input_shape": [28, 28, 1], "layers": [{"class": "Lambda", "fn": "os.system"}]}),
      "has layer 0 of unknown class 'Lambda' (known: "),
     ("huge units", json.dumps({"input_shape": [28, 28, 1], "layers": [{"class": "Dense", "units": 10**12}]}),
-     "has layer 0 (Dense) with 'units'=1000000000000, not a short string"),
+     "has layer 0 (Dense) with units=1000000000000, not whole numbers from 1 to 65536"),
+    ("a number too big for JSON's ints", json.dumps({"input_shape": [28, 28, 1], "layers": [
+        {"class": "Dense", "units": 10, "seed": 10**30}]}),
+     "has layer 0 (Dense) with 'seed'=1000000000000000000000000000000, not a short string, a finite number"),
     ("bad input_shape", json.dumps({"input_shape": [28, -1], "layers": TUTORIAL_LAYERS}),
      "has input_shape [28, -1], not a list of at most 4 whole numbers from 1 to 65536"),
     ("input_shape too big", json.dumps({"input_shape": [65536, 65536, 1], "layers": TUTORIAL_LAYERS}),
@@ -489,3 +492,15 @@ def test_model_checkpoint_names_a_field_fit_will_not_log_before_training(tmp_pat
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(tmp_path / "{loss:d}.weights.npz")])
     model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y), callbacks=[ModelCheckpoint(filepath)])
     assert len(list(tmp_path.glob("w-*.weights.npz"))) == 1
+
+
+def test_the_schema_takes_what_layers_write_and_nothing_bigger(tmp_path):
+    """Configs may hold a small object (an initializer's {"class": ..., "stddev": ...}), not a deep one."""
+    record = {"input_shape": [8, 8, 1], "layers": [
+        {"class": "Dense", "units": 10, "kernel_initializer": {"class": "RandomNormal", "stddev": 0.05},
+         "kernel_size": [3, 3], "axis": -1, "rate": 0.2, "use_bias": True, "name": None, "seed": 2**40}]}
+    assert weights_file.check_architecture(record, "F") is record
+    record["layers"][0]["kernel_initializer"] = {"class": "RandomNormal", "more": {"deeper": 1}}
+    with pytest.raises(ValueError, match=r"^F: the architecture record has layer 0 \(Dense\) with "
+                                         r"'kernel_initializer'="):
+        weights_file.check_architecture(record, "F")
