@@ -61,14 +61,11 @@ def as_model_input(x: np.ndarray, input_shape: tuple[int, ...], dtype, what: str
                      "every input must be a finite number; drop or repair those samples")
 
 
-def as_labels(y, n_samples: int, n_classes: int, what: str = "x") -> np.ndarray:
-    """Integer class labels, one per sample of ``what``."""
+def as_labels(y, n_samples: int, n_classes: int, what: str = "x", loss=None) -> np.ndarray:
+    """The labels of ``what``, one per sample, in the form ``loss`` takes (its ``targets``): integer classes
+    for the sparse loss (the default), one-hot rows for categorical cross-entropy."""
     what_y = what[:-1] + "y"  # "x" -> "y", "validation_data x" -> "validation_data y"
-    y = losses.check_labels(y, n_classes, what=what_y)
-    if len(y) != n_samples:
-        raise ValueError(f"{what} has {n_samples} samples but its labels have {len(y)} ({what_y}): they must "
-                         "match, one label per sample")
-    return y
+    return (loss or losses.SparseCategoricalCrossentropy()).targets(y, n_samples, n_classes, what_y)
 
 
 def count(value, name: str, minimum: int) -> int:
@@ -88,6 +85,26 @@ def validation_pair(validation_data) -> tuple:
         n = len(validation_data)
         raise ValueError(f"validation_data must be a pair (x_val, y_val), got {n} item{'s' * (n != 1)}")
     return tuple(validation_data)
+
+
+def validation_split(value) -> float:
+    """fit's validation_split: a fraction in [0, 1); 0 means none."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {value}: it is the fraction of x and y held "
+                         "out for validation, e.g. validation_split=0.1")
+    return float(value)
+
+
+def split_off_validation(x: np.ndarray, y: np.ndarray, fraction: float):
+    """Keras's rule: the last ``fraction`` of the samples, before any shuffling -> (x, y, (x_val, y_val))."""
+    split_at = int(np.floor(len(x) * (1.0 - fraction)))
+    if split_at == 0 or split_at == len(x):
+        raise ValueError(f"validation_split={fraction} of {len(x)} samples leaves {split_at} for training and "
+                         f"{len(x) - split_at} for validation: both need at least one; use more data or "
+                         "another fraction")
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 
 def callbacks(given) -> list[Callback]:

@@ -47,6 +47,11 @@ class History:
             self.history.setdefault(key, []).append(float(value))
 
 
+def _classes(y: np.ndarray) -> np.ndarray:
+    """The class of each label: y itself for integer labels, the argmax of each one-hot (or soft) row."""
+    return y if y.ndim == 1 else y.argmax(axis=1)
+
+
 def _snake_case(name: str) -> str:
     out = ""
     for i, ch in enumerate(name):
@@ -118,11 +123,14 @@ class Sequential:
         return [g for layer in self.layers for g in layer.grads]
 
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        metrics = list(metrics or [])
+        """Choose the optimizer ('adam', 'sgd', 'rmsprop' or an object), the loss ('sparse_categorical_crossentropy'
+        for integer labels, 'categorical_crossentropy' for one-hot rows, or a loss object) and the metrics
+        (['accuracy'] or none). Everything is checked before anything is set."""
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         if any(m not in ("accuracy", "acc") for m in metrics):
             raise ValueError(f"unknown metrics {metrics!r}: scratchcnn implements 'accuracy'")
+        optimizer, loss = optimizers.get(optimizer), losses.get(loss)
+        self.optimizer, self.loss = optimizer, loss
         self.metrics = ["accuracy"] if metrics else []
 
     # --- checking what the user hands us (scratchcnn/checks.py) --------------------------------------------
@@ -134,7 +142,7 @@ class Sequential:
 
     def _prepare_xy(self, x, y, what: str = "x"):
         x = self._prepare_x(x, what, stacklevel=5)  # warnings point at the user's fit/evaluate call
-        return x, checks.as_labels(y, len(x), self.layers[-1].output_shape[-1], what)
+        return x, checks.as_labels(y, len(x), self.layers[-1].output_shape[-1], what, self.loss)
 
     def _check_compiled(self):
         if self.optimizer is None:
@@ -162,10 +170,8 @@ class Sequential:
 
     def _loss_and_grad(self, output: np.ndarray, y: np.ndarray):
         if self._fused_softmax():
-            return losses.sparse_categorical_crossentropy_from_logits(self.layers[-1].z, y)
-        if self.loss.from_logits:
-            return losses.sparse_categorical_crossentropy_from_logits(output, y)
-        return losses.sparse_categorical_crossentropy(output, y)
+            return self.loss.forward_backward_logits(self.layers[-1].z, y)
+        return self.loss.forward_backward(output, y)
 
     def _backward(self, grad: np.ndarray) -> None:
         last = self.layers[-1]
@@ -185,7 +191,7 @@ class Sequential:
         loss, grad = self._loss_and_grad(output, y)
         self._backward(grad.astype(self.dtype, copy=False))
         self.optimizer.step(self.params, self.grads)
-        return loss, float(np.mean(output.argmax(axis=1) == y))
+        return loss, float(np.mean(output.argmax(axis=1) == _classes(y)))
 
     def train_on_batch(self, x, y) -> list[float]:
         """One step on one batch; returns [loss, accuracy] of that batch (before the update)."""
@@ -195,8 +201,12 @@ class Sequential:
         return [loss, accuracy] if self.metrics else [loss]
 
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int = 1, shuffle: bool = True,
-            validation_data=None, callbacks=None) -> History:
+            validation_data=None, callbacks=None, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y) in shuffled batches; returns the ``History``.
+
+        ``validation_split=0.1`` holds out the *last* 10% of x and y (taken before any shuffling, as Keras
+        does) and reports ``val_loss`` and ``val_accuracy`` on it after each epoch; ``validation_data``, when
+        given, takes its place.
 
         Nothing is lost when training goes wrong (docs/errors.md):
 
@@ -211,8 +221,11 @@ class Sequential:
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         epochs = checks.count(epochs, "epochs", minimum=0)
         callbacks = checks.callbacks(callbacks)
+        validation_split = checks.validation_split(validation_split)
         x, y = self._prepare_xy(x, y)
-        if validation_data is not None:
+        if validation_split and validation_data is None:  # Keras: validation_data overrides the split
+            x, y, validation_data = checks.split_off_validation(x, y, validation_split)
+        elif validation_data is not None:
             validation_data = self._prepare_xy(*checks.validation_pair(validation_data), what="validation_data x")
         for callback in callbacks:
             callback.set_model(self)
@@ -248,7 +261,7 @@ class Sequential:
                     loss_sum += loss * len(batch)
                     correct_sum += accuracy * len(batch)
                     seen += len(batch)
-                    logs = {"loss": loss_sum / seen, "accuracy": correct_sum / seen}
+                    logs = self._logs(loss_sum / seen, correct_sum / seen)
                     bar.update(step + 1, logs)
                     for callback in callbacks:
                         callback.on_train_batch_end(step, dict(logs))
@@ -264,7 +277,7 @@ class Sequential:
                 if validation_data is not None:
                     # in fit's batch size, as Keras does: bigger batches only raise the peak memory
                     val_loss, val_accuracy = self._evaluate(*validation_data, batch_size=batch_size)
-                    logs.update(val_loss=val_loss, val_accuracy=val_accuracy)
+                    logs.update(self._logs(val_loss, val_accuracy, prefix="val_"))
                 bar.finish(logs)
                 history.append(epoch, logs, seconds)
                 for callback in callbacks:  # e.g. ModelCheckpoint: the same weights go to disk
@@ -285,6 +298,13 @@ class Sequential:
         for callback in callbacks:
             callback.on_train_end()
         return history
+
+    def _logs(self, loss: float, accuracy: float, prefix: str = "") -> dict[str, float]:
+        """The numbers an epoch reports, under Keras's names: loss, and accuracy when compiled with it."""
+        logs = {f"{prefix}loss": loss}
+        if self.metrics:
+            logs[f"{prefix}accuracy"] = accuracy
+        return logs
 
     def _snapshot(self):
         """A copy of everything a training step changes: the weights and the optimizer's state (Adam's
@@ -309,7 +329,7 @@ class Sequential:
             output = self._forward(xb, training=False)
             loss, _ = self._loss_and_grad(output, yb)
             loss_sum += loss * len(xb)
-            correct += float(np.sum(output.argmax(axis=1) == yb))
+            correct += float(np.sum(output.argmax(axis=1) == _classes(yb)))
             seen = min((step + 1) * batch_size, len(x))
             bar.update(step + 1, {"loss": loss_sum / seen, "accuracy": correct / seen})
         logs = {"loss": loss_sum / len(x), "accuracy": correct / len(x)}

@@ -266,7 +266,7 @@ def check_model(model: Sequential, x, y, *, seed: int = 0, eps: float = EPS, tol
     x = np.asarray(x, dtype=np.float64)
     if not model.built:
         model.build(x.shape[1:])
-    y = losses.check_labels(y, model.layers[-1].output_shape[-1])
+    y = (model.loss or losses.SparseCategoricalCrossentropy()).targets(y, len(x), model.layers[-1].output_shape[-1])
     saved_loss = model.loss
     saved_rngs = [(layer, layer.rng) for layer in model.layers if hasattr(layer, "rng")]
     if model.loss is None:

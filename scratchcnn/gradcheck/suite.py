@@ -9,7 +9,8 @@ from .. import losses
 from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
 from ..model import Sequential
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
-from .optimizer_formulas import check_adam
+from .loss_checks import LOSS_CHECKS
+from .optimizer_formulas import OPTIMIZER_CHECKS, check_adam
 
 
 class SuiteCheck(NamedTuple):
@@ -123,6 +124,7 @@ def suite_checks() -> list[SuiteCheck]:
     checks += _loss_checks()
     checks.append(SuiteCheck("tutorial network end to end", _check_tutorial_network))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
+    checks += [SuiteCheck(name, run) for name, run in LOSS_CHECKS + OPTIMIZER_CHECKS]
     return checks
 
 
