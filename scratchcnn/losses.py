@@ -127,15 +127,17 @@ def sparse_categorical_crossentropy(p: np.ndarray, y: np.ndarray) -> tuple[float
 def categorical_crossentropy_from_logits(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """(mean loss, dL/dz) for logits z (N, K) and label rows y (N, K) that sum to 1."""
     n = z.shape[0]
+    y = y.astype(z.dtype, copy=False)  # computed in the model's dtype, as the sparse form is
     log_p = log_softmax(z)
     loss = -(y * log_p).sum() / n
     dz = (np.exp(log_p) - y) / n       # softmax(z) - y; exact when each row of y sums to 1
-    return float(loss), dz.astype(z.dtype, copy=False)
+    return float(loss), dz
 
 
 def categorical_crossentropy(p: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
     """(mean loss, dL/dp) for probabilities p (N, K) and label rows y (N, K): Keras's rescale, then clip."""
     n = p.shape[0]
+    y = y.astype(p.dtype, copy=False)                          # computed in the model's dtype
     row_sum = p.sum(axis=1, keepdims=True)                     # (N, 1)
     q = p / row_sum                                            # each row sums to 1
     clipped = np.clip(q, EPSILON, 1.0 - EPSILON)
@@ -143,7 +145,7 @@ def categorical_crossentropy(p: np.ndarray, y: np.ndarray) -> tuple[float, np.nd
     inside = (q > EPSILON) & (q < 1.0 - EPSILON)               # where the clip bites, no gradient flows
     dq = np.where(inside, -y / (n * clipped), 0.0)             # (N, K)
     dp = (dq - (dq * q).sum(axis=1, keepdims=True)) / row_sum  # back through q = p / sum(p)
-    return float(loss), dp.astype(p.dtype, copy=False)
+    return float(loss), dp
 
 
 # --- the loss objects compile holds -----------------------------------------------------------------------
