@@ -101,7 +101,7 @@ def split_off_validation(x: np.ndarray, y: np.ndarray, fraction: float):
     """Keras's rule: the last ``fraction`` of the samples, before any shuffling -> (x, y, (x_val, y_val))."""
     split_at = int(np.floor(len(x) * (1.0 - fraction)))
     if split_at == 0 or split_at == len(x):
-        raise ValueError(f"validation_split={fraction} of {len(x)} samples leaves {split_at} for training and "
+        raise ValueError(f"validation_split={fraction} of {len(x)} sample{'s' * (len(x) != 1)} leaves {split_at} for training and "
                          f"{len(x) - split_at} for validation: both need at least one; use more data or "
                          "another fraction")
     return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
