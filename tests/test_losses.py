@@ -123,6 +123,7 @@ def test_get_knows_the_keras_names_and_objects():
     with pytest.raises(TypeError, match="from_logits must be True or False"):
         losses.CategoricalCrossentropy(from_logits="yes")
     assert keras.losses.CategoricalCrossentropy is losses.CategoricalCrossentropy
+    assert keras.callbacks.EarlyStopping.__name__ == "EarlyStopping"
 
 
 def test_the_objects_are_callable_keras_style():
