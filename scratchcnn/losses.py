@@ -162,15 +162,11 @@ class Loss:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(from_logits={self.from_logits})"
 
-    def targets(self, y, n_samples: int, n_classes: int, what: str = "y") -> np.ndarray:
-        """Check the user's labels ``y`` (``what`` names them) for n_samples outputs of n_classes each and
-        return them in the form ``forward_backward`` takes. Raises with a message naming the fix."""
-        y = self._convert(y, n_classes, what)
-        if len(y) != n_samples:
-            x_name = what[:-1] + "x" if what.endswith("y") else "x"  # "validation_data y" -> "validation_data x"
-            raise ValueError(f"{x_name} has {n_samples} samples but its labels have {len(y)} ({what}): they "
-                             "must match, one label per sample")
-        return y
+    def targets(self, y, n_classes: int, what: str = "y") -> np.ndarray:
+        """Check the user's labels ``y`` (``what`` names them in messages) for a model with n_classes outputs
+        and return them in the form ``forward_backward`` takes; raises with a message naming the fix.
+        (Whether there is one label per sample is checks.as_labels's to say.)"""
+        return self._convert(y, n_classes, what)
 
     def forward_backward(self, output: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """(mean loss, dL/doutput) for the model's output (N, K): logits if from_logits, else probabilities."""
@@ -187,7 +183,9 @@ class Loss:
         y_pred = np.asarray(y_pred, dtype=np.float64)
         if y_pred.ndim != 2:
             raise ValueError(f"y_pred must be (N, classes) model outputs, got shape {y_pred.shape}")
-        y = self.targets(y_true, len(y_pred), y_pred.shape[1], what="y_true")
+        y = self.targets(y_true, y_pred.shape[1], what="y_true")
+        if len(y) != len(y_pred):
+            raise ValueError(f"y_pred has {len(y_pred)} rows but y_true has {len(y)} labels: one label per row")
         return self.forward_backward(y_pred, y)[0]
 
     def _convert(self, y, n_classes: int, what: str) -> np.ndarray:
