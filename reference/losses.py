@@ -4,7 +4,8 @@
 Labels are rows Y (N, K), one-hot or soft, each summing to 1.
 
     from logits z:          loss = mean_n -sum_k Y[n, k] log softmax(z[n])[k]
-                            dL/dz[n, k] = (softmax(z[n])[k] - Y[n, k]) / N
+                            dL/dz[n, k] = (softmax(z[n])[k] * sum_j Y[n, j] - Y[n, k]) / N
+                                        (= (softmax - Y) / N for rows that sum to 1)
     from probabilities p:   q[n, k] = p[n, k] / sum_j p[n, j]   (Keras rescales each row to sum to 1)
                             loss = mean_n -sum_k Y[n, k] log clip(q[n, k], 1e-7, 1 - 1e-7)
                             dL/dq[n, k] = -Y[n, k] / (N q[n, k])  (0 where the clip bites)
@@ -25,10 +26,11 @@ def categorical_crossentropy_from_logits(z, y):
     for n in range(n_rows):
         top = max(z[n])
         log_sum = math.log(sum(math.exp(z[n, k] - top) for k in range(n_classes)))
+        row_sum = sum(y[n, k] for k in range(n_classes))
         for k in range(n_classes):
             log_p = z[n, k] - top - log_sum
             total += -y[n, k] * log_p
-            dz[n, k] = (math.exp(log_p) - y[n, k]) / n_rows
+            dz[n, k] = (math.exp(log_p) * row_sum - y[n, k]) / n_rows
     return total / n_rows, dz
 
 

@@ -9,9 +9,9 @@ With one-hot rows Y[n] = onehot(y_n) the two are the same number. Each loss can 
 
 - logits z (the input of the final softmax), computed stably with log-softmax,
       log p[n, k] = z[n, k] - max_j z[n, j] - log sum_j exp(z[n, j] - max_j z[n, j]),
-  so no exp overflows and no log(0) happens, and softmax and the loss fuse into one simple gradient
-  (for rows of Y that sum to 1):
-      dL/dz[n, k] = (p[n, k] - Y[n, k]) / N.
+  so no exp overflows and no log(0) happens, and softmax and the loss fuse into one simple gradient:
+      dL/dz[n, k] = (p[n, k] - Y[n, k]) / N            (rows of Y summing to 1, as they must within 1e-3;
+                                                          the code uses p[n, k] * sum_j Y[n, j] - Y[n, k], exact)
   That fused path is what the model uses when the last layer ends in softmax, exactly as Keras does with
   the logits it keeps behind a softmax output;
 - probabilities p (no logits known). Sparse: p is clipped to [1e-7, 1 - 1e-7], as Keras does.
@@ -130,7 +130,8 @@ def categorical_crossentropy_from_logits(z: np.ndarray, y: np.ndarray) -> tuple[
     y = y.astype(z.dtype, copy=False)  # computed in the model's dtype, as the sparse form is
     log_p = log_softmax(z)
     loss = -(y * log_p).sum() / n
-    dz = (np.exp(log_p) - y) / n       # softmax(z) - y; exact when each row of y sums to 1
+    row_sum = y.sum(axis=1, keepdims=True)  # 1 for one-hot rows (then p * 1 - y, exactly the sparse form)
+    dz = (np.exp(log_p) * row_sum - y) / n  # softmax(z) * sum(y) - y: exact for rows a little off 1 too
     return float(loss), dz
 
 
