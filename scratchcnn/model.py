@@ -235,7 +235,8 @@ class Sequential:
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         epochs = checks.count(epochs, "epochs", minimum=0)
         callbacks = checks.callbacks(callbacks)
-        validation_split = checks.validation_split(validation_split)
+        n_samples = len(checks.as_batch(x)) if validation_data is None else None  # before any building
+        validation_split = checks.validation_split(validation_split, n_samples)
         x, y = self._prepare_xy(x, y)
         if validation_split and validation_data is None:  # Keras: validation_data overrides the split
             x, y, validation_data = checks.split_off_validation(x, y, validation_split)

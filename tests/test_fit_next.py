@@ -5,6 +5,8 @@ import pytest
 
 from scratchcnn import keras
 from scratchcnn.callbacks import Callback, EarlyStopping
+from scratchcnn.layers import Dense, Flatten
+from scratchcnn.model import Sequential
 from scratchcnn.tutorial import build_model, load_dataset
 
 
@@ -58,6 +60,8 @@ def test_validation_data_takes_the_place_of_validation_split(data):
     fresh().fit(x, y, epochs=1, batch_size=1, verbose=0, validation_split=0.5, validation_data=(x[:10], y[:10]),
                 callbacks=[seen])
     assert seen.batches == 400                                          # Keras: validation_data overrides
+    with pytest.raises(ValueError, match="validation_split must be in"):   # but a bad value is still refused
+        fresh().fit(x, y, epochs=1, verbose=0, validation_split=2.0, validation_data=(x[:10], y[:10]))
 
 
 @pytest.mark.parametrize("value, error, words", [
@@ -76,6 +80,16 @@ def test_bad_validation_split_is_refused_and_changes_nothing(data, value, error,
     assert words in str(caught.value)
     assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert model.rng.bit_generator.state == rng
+
+
+def test_a_refused_split_does_not_build_the_model(data):
+    x, y = data
+    model = Sequential([Flatten(), Dense(10, activation="softmax")], seed=0)   # built by fit, from x
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = model.rng.bit_generator.state
+    with pytest.raises(ValueError, match="leaves 0 for training"):
+        model.fit(x[:1], y[:1], epochs=1, verbose=0, validation_split=0.5)
+    assert not model.built and model.rng.bit_generator.state == rng
 
 
 def test_history_keys_without_metrics_are_loss_only(data):
