@@ -21,6 +21,7 @@ Two safety nets are built into ``fit`` itself rather than being callbacks, so no
 - Ctrl-C finishes the current batch, puts back the weights of the last completed epoch and raises
   ``TrainingInterrupted``.
 """
+import numbers
 import warnings
 from pathlib import Path
 
@@ -108,6 +109,9 @@ class EarlyStopping(Callback):
         for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ValueError(f"EarlyStopping: {name} must be a whole number >= 0, got {value!r}")
+        for name, value in (("min_delta", min_delta), ("baseline", 0.0 if baseline is None else baseline)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
+                raise ValueError(f"EarlyStopping: {name} must be a number, got {value!r}")
         self.monitor = monitor
         self.mode = mode
         self.higher_is_better = mode == "max" or (mode == "auto" and metric in ("accuracy", "acc"))

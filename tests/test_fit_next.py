@@ -181,6 +181,8 @@ def test_a_missing_monitor_warns_and_changes_nothing():
     ({"monitor": "val_f1"}, "cannot tell whether monitor='val_f1' should go down or up"),
     ({"patience": -1}, "patience must be a whole number >= 0"),
     ({"patience": 1.5}, "patience must be a whole number >= 0"),
+    ({"min_delta": "0.1"}, "min_delta must be a number"),
+    ({"baseline": float("nan")}, "baseline must be a number"),
 ])
 def test_bad_arguments_are_refused(kwargs, words):
     with pytest.raises(ValueError, match=words):
