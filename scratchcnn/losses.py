@@ -228,14 +228,16 @@ LOSSES = {cls.name: cls for cls in (SparseCategoricalCrossentropy, CategoricalCr
 
 
 def get(identifier) -> Loss:
-    """A loss object from its Keras name ('sparse_categorical_crossentropy', 'categorical_crossentropy') or
-    from an object (returned as it is)."""
+    """A loss object from its Keras name ('sparse_categorical_crossentropy', 'categorical_crossentropy'), from
+    the function of that name (``loss=keras.losses.categorical_crossentropy``), or an object (returned as is)."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, type) and issubclass(identifier, Loss):
         return identifier()
     if isinstance(identifier, str) and identifier in LOSSES:
         return LOSSES[identifier]()
+    if callable(identifier) and getattr(identifier, "__name__", None) in LOSSES:  # loss=losses.categorical_crossentropy
+        return LOSSES[identifier.__name__]()                                     # as older Keras scripts write
     raise ValueError(f"unknown loss {identifier!r}: scratchcnn implements "
                      f"{' and '.join(repr(name) for name in LOSSES)}, or pass losses.SparseCategoricalCrossentropy"
                      "(from_logits=...) / losses.CategoricalCrossentropy(from_logits=...)")

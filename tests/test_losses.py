@@ -118,6 +118,8 @@ def test_get_knows_the_keras_names_and_objects():
     mine = losses.CategoricalCrossentropy(from_logits=True)
     assert losses.get(mine) is mine and mine.from_logits and mine.name == "categorical_crossentropy"
     assert isinstance(losses.get(losses.CategoricalCrossentropy), losses.CategoricalCrossentropy)
+    assert isinstance(losses.get(keras.losses.categorical_crossentropy), losses.CategoricalCrossentropy)
+    assert isinstance(losses.get(losses.sparse_categorical_crossentropy), losses.SparseCategoricalCrossentropy)
     with pytest.raises(ValueError, match="'sparse_categorical_crossentropy' and 'categorical_crossentropy'"):
         losses.get("mse")
     with pytest.raises(TypeError, match="from_logits must be True or False"):
