@@ -32,7 +32,7 @@ import numpy as np
 
 from .kernels import conv_pool_backward, conv_pool_forward
 from .layers import Activation, Conv2D, Dense, MaxPooling2D, Softmax
-from .losses import SparseCategoricalCrossentropy
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 
 class LayerStep:
@@ -110,7 +110,7 @@ class SoftmaxCrossEntropyStep:
         return self.layers[0].backward_logits(dz)
 
 
-_CROSSENTROPY = (SparseCategoricalCrossentropy,)
+_CROSSENTROPY = (SparseCategoricalCrossentropy, CategoricalCrossentropy)
 
 
 class Plan:

@@ -10,7 +10,8 @@ from ..layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D, ReLU,
 from ..model import Sequential
 from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
-from .optimizer_formulas import check_adam
+from .loss_checks import LOSS_CHECKS
+from .optimizer_formulas import OPTIMIZER_CHECKS, check_adam
 
 
 class SuiteCheck(NamedTuple):
@@ -120,6 +121,7 @@ def suite_checks() -> list[SuiteCheck]:
     checks.append(SuiteCheck("tutorial network end to end, fuse=False",
                              lambda: _check_tutorial_network(fuse=False)))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
+    checks += [SuiteCheck(name, run) for name, run in LOSS_CHECKS + OPTIMIZER_CHECKS]
     return checks
 
 

@@ -26,7 +26,7 @@ from ..files import write_json
 
 def _add_data_args(parser: argparse.ArgumentParser, default_dataset: str | None = "mnist") -> None:
     default = f"default: {default_dataset}" if default_dataset else "default: the run's own, from history.json"
-    parser.add_argument("--dataset", choices=("mnist", "digits"), default=default_dataset,
+    parser.add_argument("--dataset", choices=("mnist", "fashion_mnist", "digits"), default=default_dataset,
                         help="mnist (downloaded once, or read from --data-dir) or scikit-learn's bundled "
                              f"8x8 digits (no download); {default}")
     parser.add_argument("--data-dir", type=Path, default=None,
