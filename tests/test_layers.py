@@ -5,6 +5,7 @@ an example of what the layer does. Gradient checks live in their own file; here 
 checked on cases small enough to follow by eye.
 """
 import math
+import re
 
 import numpy as np
 import pytest
@@ -518,3 +519,206 @@ def test_compile_accepts_optimizer_names():
     assert model.optimizer is opt
     with pytest.raises(ValueError, match="adam"):
         model.compile(optimizer="rmsprop")
+
+
+# --- tanh and sigmoid --------------------------------------------------------------------------------------
+
+def test_tanh_and_sigmoid_values_and_derivatives():
+    z = np.array([-math.log(3), 0.0, math.log(3)])
+    # sigmoid(ln 3) = 1 / (1 + 1/3) = 3/4;  tanh(ln 3) = (3 - 1/3) / (3 + 1/3) = 4/5
+    np.testing.assert_allclose(activations.sigmoid(z), [0.25, 0.5, 0.75], rtol=1e-15)
+    np.testing.assert_allclose(activations.tanh(z), [-0.8, 0.0, 0.8], rtol=1e-15)
+    da = np.ones(3)
+    # sigmoid' = a (1 - a): 3/16, 1/4, 3/16;  tanh' = 1 - a^2: 9/25, 1, 9/25
+    np.testing.assert_allclose(activations.sigmoid.backward(z, activations.sigmoid(z), da),
+                               [3 / 16, 1 / 4, 3 / 16], rtol=1e-14)
+    np.testing.assert_allclose(activations.tanh.backward(z, activations.tanh(z), da), [0.36, 1, 0.36],
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_never_overflows(dtype):
+    z = np.array([-1000.0, -100.0, 100.0, 1000.0], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        a = activations.sigmoid(z)
+    assert a.dtype == dtype
+    np.testing.assert_allclose(a, [0, 0, 1, 1], atol=1e-30)
+
+
+def test_tanh_and_sigmoid_by_name_as_layers_and_in_nn():
+    from scratchcnn import layers
+    assert activations.get("tanh") is activations.tanh is scratchcnn.nn.tanh
+    assert activations.get("Sigmoid") is activations.sigmoid is scratchcnn.nn.sigmoid
+    x = np.array([[0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(layers.Activation("tanh").forward(x), np.tanh(x))
+    assert built(Dense(2, activation="sigmoid"), (3,)).get_config()["activation"] == "sigmoid"
+    assert layers.Activation(scratchcnn.nn.sigmoid).get_config() == {"class": "Activation",
+                                                                     "activation": "sigmoid"}
+
+
+# --- initializers, use_bias --------------------------------------------------------------------------------
+
+def test_initializers_follow_keras_formulas():
+    from scratchcnn import initializers
+    rng = np.random.default_rng(0)
+    shape = (3, 3, 32, 64)                 # fan_in = 9 * 32 = 288, fan_out = 9 * 64 = 576
+    draw = lambda name: initializers.get(name)(shape, rng, np.float64)      # noqa: E731
+    he = draw("he_normal")
+    # truncated normal: scale sqrt(2 / 288) / 0.8796, cut at 2 of those; the spread left is sqrt(2 / 288)
+    assert np.abs(he).max() <= 2 * math.sqrt(2 / 288) / 0.87962566103423978
+    assert he.std() == pytest.approx(math.sqrt(2 / 288), rel=0.02)
+    assert draw("glorot_normal").std() == pytest.approx(math.sqrt(2 / (288 + 576)), rel=0.02)
+    assert draw("lecun_normal").std() == pytest.approx(math.sqrt(1 / 288), rel=0.02)
+    for name, limit in (("he_uniform", math.sqrt(6 / 288)), ("glorot_uniform", math.sqrt(6 / 864)),
+                        ("lecun_uniform", math.sqrt(3 / 288)), ("random_uniform", 0.05)):
+        w = draw(name)
+        assert limit * 0.99 < np.abs(w).max() <= limit, name
+    assert draw("random_normal").std() == pytest.approx(0.05, rel=0.02)
+    assert np.abs(draw("truncated_normal")).max() <= 0.1
+    np.testing.assert_array_equal(draw("zeros"), np.zeros(shape))
+    np.testing.assert_array_equal(draw("ones"), np.ones(shape))
+
+
+def test_initializer_names_and_records():
+    from scratchcnn import initializers
+    assert isinstance(initializers.get("HeNormal"), initializers.HeNormal)         # class names work too
+    custom = initializers.RandomNormal(mean=1.0)
+    assert custom.get_config() == {"class": "random_normal", "mean": 1.0}      # only what differs
+    again = initializers.get(initializers.RandomNormal(1.0, 0.5).get_config())
+    assert (again.mean, again.stddev) == (1.0, 0.5)
+    assert initializers.get("he_uniform").get_config() == "he_uniform"
+
+
+def test_conv2d_and_dense_take_keras_initializers_and_record_them():
+    conv = built(Conv2D(8, 3, kernel_initializer="he_uniform", bias_initializer="ones"), (6, 6, 2))
+    assert np.abs(conv.kernel).max() <= math.sqrt(6 / 18)              # fan_in = 3 * 3 * 2
+    np.testing.assert_array_equal(conv.bias, np.ones(8))
+    config = conv.get_config()
+    assert (config["use_bias"], config["kernel_initializer"], config["bias_initializer"]) == (
+        True, "he_uniform", "ones")
+    dense = built(Dense(4, kernel_initializer="zeros"), (3,))
+    np.testing.assert_array_equal(dense.kernel, np.zeros((3, 4)))
+    assert dense.get_config()["kernel_initializer"] == "zeros"
+    assert built(Dense(4), (3,)).get_config()["kernel_initializer"] == "glorot_uniform"
+
+
+def test_default_initializers_draw_what_they_always_drew():
+    # glorot_uniform is U(-limit, limit) drawn in one call: the seeded runs of docs/results.md stay the same
+    layer = built(Dense(5), (7,), seed=3)
+    limit = math.sqrt(6 / (7 + 5))
+    expected = np.random.default_rng(3).uniform(-limit, limit, size=(7, 5)).astype(np.float32)
+    np.testing.assert_array_equal(layer.kernel, expected)
+
+
+def test_use_bias_false_has_no_bias_weight():
+    conv = built(Conv2D(4, 3, use_bias=False), (5, 5, 2))
+    assert [w.shape for w in conv.params] == [(3, 3, 2, 4)] and conv.count_params() == 72
+    dense = built(Dense(3, use_bias=False), (4,))
+    assert [w.shape for w in dense.get_weights()] == [(4, 3)]
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_array_equal(dense.forward(x), x @ dense.kernel)        # z = x @ W, nothing added
+    dense.backward(np.ones((2, 3), np.float32))
+    assert len(dense.grads) == 1
+    np.testing.assert_array_equal(dense.grads[0], x.T @ np.ones((2, 3), np.float32))
+    assert dense.get_config()["use_bias"] is False
+
+
+# --- AveragePooling2D and GlobalAveragePooling2D -----------------------------------------------------------
+
+def test_avgpool_known_example():
+    from scratchcnn.layers import AveragePooling2D
+    layer = built(AveragePooling2D(pool_size=(2, 2)), (4, 4, 1))
+    y = layer.forward(image(POOL_INPUT))
+    # (1+3+4+2)/4 = 2.5   (2+0+1+5)/4 = 2
+    # (0+1+3+8)/4 = 3     (7+2+6+1)/4 = 4
+    np.testing.assert_array_equal(plane(y), [[2.5, 2], [3, 4]])
+    dx = layer.backward(image([[4, 8], [12, 16]]))       # each window's gradient shared by its 4 cells
+    np.testing.assert_array_equal(plane(dx), [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+
+
+def test_avgpool_same_averages_only_the_cells_inside():
+    from scratchcnn.layers import AveragePooling2D
+    layer = built(AveragePooling2D(2, padding="same"), (3, 3, 1))
+    assert layer.output_shape == (2, 2, 1)                # ceil(3 / 2); one padding row and column
+    x = image([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    # windows: {1,2,4,5} -> 3,  {3,6} -> 4.5,  {7,8} -> 7.5,  {9} -> 9  (padding not counted)
+    np.testing.assert_array_equal(plane(layer.forward(x)), [[3, 4.5], [7.5, 9]])
+    dx = layer.backward(image([[4, 2], [2, 1]]))
+    # 4 over 4 cells, 2 over 2 cells, 2 over 2 cells, 1 over the one cell
+    np.testing.assert_array_equal(plane(dx), [[1, 1, 1], [1, 1, 1], [1, 1, 1]])
+
+
+def test_avgpool_strides_default_to_the_pool_and_overlap_adds():
+    from scratchcnn.layers import AveragePooling2D
+    assert AveragePooling2D(3).strides == (3, 3)
+    layer = built(AveragePooling2D(2, strides=1), (3, 3, 1))
+    layer.forward(image(np.zeros((3, 3))))
+    dx = layer.backward(image([[4, 4], [4, 4]]))          # the centre is in all four windows: 4 * 4/4
+    np.testing.assert_array_equal(plane(dx), [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_global_avgpool_mean_and_even_share():
+    from scratchcnn.layers import GlobalAveragePooling2D
+    x = np.arange(24, dtype=np.float32).reshape(1, 3, 4, 2)   # channel 0 holds 0, 2, ..., 22: mean 11
+    layer = built(GlobalAveragePooling2D(), (3, 4, 2))
+    assert layer.output_shape == (2,)
+    np.testing.assert_array_equal(layer.forward(x), [[11, 12]])
+    dx = layer.backward(np.array([[12, 24]], np.float32))     # 12 / 12 pixels, 24 / 12 pixels
+    np.testing.assert_array_equal(dx[0, :, :, 0], np.ones((3, 4)))
+    np.testing.assert_array_equal(dx[0, :, :, 1], np.full((3, 4), 2))
+    assert built(GlobalAveragePooling2D(keepdims=True), (3, 4, 2)).output_shape == (1, 1, 2)
+
+
+# --- BatchNormalization ------------------------------------------------------------------------------------
+
+def test_batchnorm_training_normalises_each_channel_and_moves_the_statistics():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (2,), dtype=np.float64)
+    x = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 40.0], [7.0, 40.0]])
+    # channel 0: mean 4, biased variance (9 + 1 + 1 + 9) / 4 = 5;  channel 1: mean 25, variance 225
+    y = layer.forward(x, training=True)
+    np.testing.assert_allclose(y[:, 0], (x[:, 0] - 4) / math.sqrt(5 + 1e-3), rtol=1e-14)
+    np.testing.assert_allclose(y[:, 1], np.array([-1, -1, 1, 1]) * 15 / math.sqrt(225 + 1e-3), rtol=1e-14)
+    # moving = moving * 0.99 + batch * 0.01, from zeros and ones
+    np.testing.assert_allclose(layer.moving_mean, [0.04, 0.25], rtol=1e-14)
+    np.testing.assert_allclose(layer.moving_variance, [0.99 + 0.05, 0.99 + 2.25], rtol=1e-14)
+    # inference uses the moving statistics, and moves nothing
+    y = layer.forward(x, training=False)
+    np.testing.assert_allclose(y[:, 0], (x[:, 0] - 0.04) / math.sqrt(1.04 + 1e-3), rtol=1e-14)
+    np.testing.assert_allclose(layer.moving_mean, [0.04, 0.25], rtol=1e-14)
+
+
+def test_batchnorm_weights_in_keras_order():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (5, 5, 3))
+    assert [w.tolist() for w in layer.params] == [[1, 1, 1], [0, 0, 0]]                # gamma, beta
+    assert [w.tolist() for w in layer.non_trainable] == [[0, 0, 0], [1, 1, 1]]         # moving mean, var
+    assert [w.tolist() for w in layer.get_weights()] == [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]
+    assert len(built(BatchNormalization(center=False), (3,)).params) == 1             # gamma only
+    assert built(BatchNormalization(scale=False, center=False), (3,)).params == []
+    assert built(BatchNormalization(), (3,)).get_config() == {
+        "class": "BatchNormalization", "axis": -1, "momentum": 0.99, "epsilon": 1e-3, "center": True,
+        "scale": True, "beta_initializer": "zeros", "gamma_initializer": "ones",
+        "moving_mean_initializer": "zeros", "moving_variance_initializer": "ones"}
+
+
+def test_batchnorm_training_backward_removes_the_mean_and_the_xhat_part():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (1,), dtype=np.float64)
+    x = np.array([[1.0], [3.0]])                 # mean 2, var 1, xhat = -+1 / sqrt(1.001)
+    layer.forward(x, training=True)
+    # a gradient that only shifts the outputs (dy constant) is undone by the normalisation: dx = 0
+    np.testing.assert_allclose(layer.backward(np.array([[5.0], [5.0]])), 0, atol=1e-15)
+    # one that only stretches them (dy along xhat) is undone but for epsilon's share:
+    # dx = inv_std * (dy - xhat * mean(dy * xhat)) = inv_std * dy * (1 - 1 / 1.001)
+    np.testing.assert_allclose(layer.backward(np.array([[-2.0], [2.0]])),
+                               np.array([[-2.0], [2.0]]) * (0.001 / 1.001) / math.sqrt(1.001), rtol=1e-12)
+    assert layer.grads[0][0] == pytest.approx(4 / math.sqrt(1.001))   # dgamma = sum dy * xhat
+    assert layer.grads[1][0] == 0.0                                   # dbeta = sum dy
+
+
+def test_batchnorm_normalises_the_last_axis_only():
+    from scratchcnn.layers import BatchNormalization
+    assert built(BatchNormalization(axis=3), (4, 4, 3)).output_shape == (4, 4, 3)   # Keras counts the batch
+    with pytest.raises(ValueError, match="last .channels. axis only"):
+        built(BatchNormalization(axis=1), (4, 4, 3))
