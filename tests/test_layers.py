@@ -722,3 +722,80 @@ def test_batchnorm_normalises_the_last_axis_only():
     assert built(BatchNormalization(axis=3), (4, 4, 3)).output_shape == (4, 4, 3)   # Keras counts the batch
     with pytest.raises(ValueError, match="last .channels. axis only"):
         built(BatchNormalization(axis=1), (4, 4, 3))
+
+
+# --- the new layers inside a model -------------------------------------------------------------------------
+
+def small_bn_convnet(dtype="float32"):
+    from scratchcnn.layers import Activation, AveragePooling2D, BatchNormalization, GlobalAveragePooling2D
+    model = Sequential([
+        Conv2D(4, 3, padding="same", use_bias=False, kernel_initializer="he_normal", input_shape=(8, 8, 1)),
+        BatchNormalization(),
+        Activation("relu"),
+        AveragePooling2D(),
+        Conv2D(6, 3, padding="same", activation="tanh"),
+        GlobalAveragePooling2D(),
+        Dense(10, activation="softmax"),
+    ], seed=0, dtype=dtype)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_new_layers_train_in_a_model_and_inference_is_per_image():
+    model = small_bn_convnet()
+    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    y = np.arange(16) % 10
+    bn = model.layers[1]
+    first = model.train_on_batch(x, y)[0]
+    for _ in range(30):
+        last = model.train_on_batch(x, y)[0]
+    assert last < first                                              # it learns
+    assert not np.allclose(bn.moving_mean, 0) and not np.allclose(bn.moving_variance, 1)
+    # inference uses the moving statistics: an image's prediction does not depend on its batch
+    np.testing.assert_allclose(model.predict(x[:1]), model.predict(x)[:1], rtol=1e-5, atol=1e-7)
+    assert [w.shape for w in model.get_weights()] == [(3, 3, 1, 4), (4,), (4,), (4,), (4,),
+                                                       (3, 3, 4, 6), (6,), (6, 10), (10,)]
+
+
+def test_batchnorm_moving_statistics_are_saved_with_the_weights(tmp_path):
+    model = small_bn_convnet()
+    x = np.random.default_rng(1).random((8, 8, 8, 1), dtype=np.float32)
+    model.train_on_batch(x, np.arange(8))
+    model.save_weights(tmp_path / "bn.weights.npz")
+    again = small_bn_convnet()
+    again.load_weights(tmp_path / "bn.weights.npz")
+    np.testing.assert_array_equal(again.layers[1].moving_mean, model.layers[1].moving_mean)
+    np.testing.assert_array_equal(again.layers[1].moving_variance, model.layers[1].moving_variance)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+def test_the_whole_network_gradient_with_batchnorm_in_training_mode():
+    from scratchcnn.gradcheck import check_model
+    model = small_bn_convnet("float64")
+    rng = np.random.default_rng(2)
+    for layer in model.layers:                   # gamma and beta away from the ones and zeros they start at
+        if type(layer).__name__ == "BatchNormalization":
+            layer.gamma[...] = 1 + 0.3 * rng.standard_normal(layer.gamma.shape)
+            layer.beta[...] = 0.3 * rng.standard_normal(layer.beta.shape)
+    x = rng.random((4, 8, 8, 1))
+    results = check_model(model, x, np.arange(4), seed=0, label="small BN convnet")
+    assert len(results) == len(model.params)
+    for r in results:
+        assert r.max_rel_error <= 1e-7, f"{r.tensor}: {r.max_rel_error:.1e}"
+
+
+def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():
+    def model():
+        m = Sequential([Conv2D(4, 3, use_bias=False, input_shape=(8, 8, 1)), MaxPooling2D(), Flatten(),
+                        Dense(10, activation="softmax")], seed=0)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+    fused, unfused = model(), model()
+    unfused.fuse = False
+    x = np.random.default_rng(3).random((8, 8, 8, 1), dtype=np.float32)
+    for m in (fused, unfused):
+        for _ in range(3):
+            m.train_on_batch(x, np.arange(8))
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert [w.shape for w in fused.get_weights()] == [(3, 3, 1, 4), (36, 10), (10,)]
