@@ -57,15 +57,21 @@ def truncated_normal(shape, rng: np.random.Generator, mean: float, stddev: float
 
 
 class Initializer:
-    """``init(shape, rng, dtype) -> array``. ``name`` is the Keras name; ``get_config`` what a record keeps."""
+    """``init(shape, rng, dtype) -> array``. ``name`` is the Keras name; ``get_config`` what a record keeps.
+    Given a ``seed`` (as Keras's ``HeNormal(seed=42)``), an initialiser draws from its own generator
+    seeded with it instead of the model's."""
     name = "initializer"
+    seed = None
+
+    def generator(self, rng: np.random.Generator) -> np.random.Generator:
+        return np.random.default_rng(self.seed) if self.seed is not None else rng
 
     def __call__(self, shape, rng: np.random.Generator, dtype) -> np.ndarray:
         raise NotImplementedError
 
     def arguments(self) -> dict:
         """The constructor's arguments that differ from Keras's defaults."""
-        return {}
+        return {} if self.seed is None else {"seed": self.seed}
 
     def get_config(self):
         """The Keras name when the arguments are the defaults, else {"class": name, argument: value, ...}."""
@@ -94,47 +100,51 @@ class Ones(Initializer):
 class RandomNormal(Initializer):
     name = "random_normal"
 
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05):
+    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None):
         if not float(stddev) > 0:
             raise ValueError(f"{type(self).__name__} stddev must be > 0, got {stddev}")
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev, self.seed = float(mean), float(stddev), seed
 
     def __call__(self, shape, rng, dtype):
-        return rng.normal(self.mean, self.stddev, size=shape).astype(dtype)
+        return self.generator(rng).normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def arguments(self):
-        return {k: v for k, v in (("mean", self.mean), ("stddev", self.stddev))
-                if v != {"mean": 0.0, "stddev": 0.05}[k]}
+        return {**{k: v for k, v in (("mean", self.mean), ("stddev", self.stddev))
+                   if v != {"mean": 0.0, "stddev": 0.05}[k]}, **super().arguments()}
 
 
 class TruncatedNormal(RandomNormal):
     name = "truncated_normal"
 
     def __call__(self, shape, rng, dtype):
-        return truncated_normal(shape, rng, self.mean, self.stddev).astype(dtype)
+        return truncated_normal(shape, self.generator(rng), self.mean, self.stddev).astype(dtype)
 
 
 class RandomUniform(Initializer):
     name = "random_uniform"
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05):
+    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None):
         if not float(minval) < float(maxval):
             raise ValueError(f"RandomUniform needs minval < maxval, got {minval} and {maxval}")
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval, self.maxval, self.seed = float(minval), float(maxval), seed
 
     def __call__(self, shape, rng, dtype):
-        return rng.uniform(self.minval, self.maxval, size=shape).astype(dtype)
+        return self.generator(rng).uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
     def arguments(self):
-        return {k: v for k, v in (("minval", self.minval), ("maxval", self.maxval))
-                if v != {"minval": -0.05, "maxval": 0.05}[k]}
+        return {**{k: v for k, v in (("minval", self.minval), ("maxval", self.maxval))
+                   if v != {"minval": -0.05, "maxval": 0.05}[k]}, **super().arguments()}
 
 
 class VarianceScaling(Initializer):
     """Weights with variance scale / fan, fan = fan_in (He, LeCun) or the mean of both fans (Glorot)."""
     scale, mode, distribution = 1.0, "fan_in", "truncated_normal"
 
+    def __init__(self, seed: int | None = None):
+        self.seed = seed
+
     def __call__(self, shape, rng, dtype):
+        rng = self.generator(rng)
         fan_in, fan_out = fans(tuple(shape))
         twice_fan = max(2.0, 2.0 * fan_in if self.mode == "fan_in" else float(fan_in + fan_out))
         if self.distribution == "uniform":           # U(-a, a) has variance a^2 / 3

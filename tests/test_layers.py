@@ -799,3 +799,13 @@ def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():
     for a, b in zip(fused.get_weights(), unfused.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert [w.shape for w in fused.get_weights()] == [(3, 3, 1, 4), (36, 10), (10,)]
+
+
+def test_a_seeded_initializer_draws_the_same_whatever_the_model():
+    from scratchcnn import initializers
+    a = built(Dense(4, kernel_initializer=initializers.HeNormal(seed=42)), (3,), seed=0).kernel
+    b = built(Dense(4, kernel_initializer=initializers.HeNormal(seed=42)), (3,), seed=1).kernel
+    c = built(Dense(4, kernel_initializer="he_normal"), (3,), seed=1).kernel
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(b, c)
+    assert initializers.HeNormal(seed=42).get_config() == {"class": "he_normal", "seed": 42}
