@@ -377,13 +377,13 @@ class Sequential:
     def set_weights(self, weights: list[np.ndarray]) -> None:
         if not self.built:
             raise ValueError("build the model (an input_shape on the first layer) before set_weights")
-        expected = sum(len(layer.params) for layer in self.layers)
+        expected = sum(len(layer.weights) for layer in self.layers)   # trained ones and state (BN's moving)
         if len(weights) != expected:
             raise ValueError(f"the model has {expected} weight arrays, got {len(weights)}")
         per_layer, k = [], 0
         for layer in self.layers:
-            per_layer.append(weights[k:k + len(layer.params)])
-            k += len(layer.params)
+            per_layer.append(weights[k:k + len(layer.weights)])
+            k += len(layer.weights)
         for layer, chunk in zip(self.layers, per_layer):  # check every layer before changing any
             layer.check_weights(chunk)
         for layer, chunk in zip(self.layers, per_layer):

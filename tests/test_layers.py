@@ -809,3 +809,11 @@ def test_a_seeded_initializer_draws_the_same_whatever_the_model():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(b, c)
     assert initializers.HeNormal(seed=42).get_config() == {"class": "he_normal", "seed": 42}
+
+
+def test_summary_counts_the_moving_statistics_as_non_trainable():
+    lines = []
+    small_bn_convnet().summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    # BatchNormalization(4 channels): gamma, beta, moving_mean, moving_variance = 16, of which 8 trained
+    assert "Total params: 344" in text and "Trainable params: 336" in text and "Non-trainable params: 8" in text
