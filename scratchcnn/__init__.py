@@ -11,14 +11,14 @@ Where things live, in the order the data meets them: ``datasets/`` -> ``model.py
 """
 from . import activations, callbacks, datasets, initializers, keras, layers, losses, nn, optimizers
 from .layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-                     GlobalAveragePooling2D, MaxPooling2D, ReLU, Softmax)
+                     GlobalAveragePooling2D, Input, MaxPooling2D, ReLU, Softmax)
 from .model import History, Sequential
 from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Sequential", "History", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU",
-    "Softmax", "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Adam", "SGD",
+    "Sequential", "History", "Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation",
+    "ReLU", "Softmax", "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Adam", "SGD",
     "activations", "callbacks", "datasets", "initializers", "keras", "layers", "losses", "nn", "optimizers",
 ]

@@ -28,6 +28,7 @@ from . import checks, losses, optimizers, weights_file
 from .callbacks import TrainingInterrupted
 from .interrupt import CtrlC
 from .layers.base import Layer
+from .layers.input import Input
 from .plan import Plan
 from .progress import ProgressBar
 from .kernels.threads import single_threaded_blas
@@ -80,29 +81,48 @@ class Sequential:
         self.stop_training = False  # set by fit on a NaN loss, or by a callback to stop training
         self._fuse = bool(fuse)  # fused steps where plan.py declares them; False: every layer's own code
         self._plan: Plan | None = None
+        self._input: Input | None = None
         for layer in layers or []:
             self.add(layer)
 
     # --- building ------------------------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
+        """Append a layer. Also takes, as Keras does, an ``Input(shape=...)`` first (it builds the model at
+        once) and a whole model, whose layers (and their trained weights) become this model's."""
+        if isinstance(layer, Input):
+            if self.layers:
+                raise ValueError("Input(shape=...) must come first, before any layer")
+            self._input = layer
+            return
+        if isinstance(layer, Sequential):
+            if not layer.layers:
+                raise ValueError(f"model {layer.name!r} has no layers to add")
+            for inner in layer.layers:  # the same layer objects: the weights are shared, as in Keras
+                self.add(inner)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a scratchcnn layer, got {type(layer).__name__}")
-        base = layer.name or _snake_case(type(layer).__name__)
-        taken = {existing.name for existing in self.layers}
-        name, k = base, 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        layer.name = name
+        if layer.name is None or any(existing.name == layer.name for existing in self.layers):
+            base = layer.name or _snake_case(type(layer).__name__)
+            taken = {existing.name for existing in self.layers}
+            name, k = base, 0
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            layer.name = name
         self._plan = None
         if self.built:  # the shapes are known: build the new layer on top of the last one at once
             layer.compute_output_shape(self.layers[-1].output_shape)  # a layer that cannot fit changes nothing
-            layer.build(self.layers[-1].output_shape, self.dtype, self.rng)
+            if not (layer.built and layer.input_shape == self.layers[-1].output_shape):
+                layer.build(self.layers[-1].output_shape, self.dtype, self.rng)
+            layer.needs_input_grad = True
             self.layers.append(layer)
             return
         self.layers.append(layer)
-        if len(self.layers) == 1 and layer.input_shape is not None:
-            self.build(layer.input_shape)  # like Keras: an input_shape on the first layer builds at once
+        if len(self.layers) == 1:  # like Keras: an Input, or an input_shape on the first layer, builds at once
+            shape = self._input.shape if self._input is not None else layer.input_shape
+            if shape is not None:
+                self.build(shape)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights, walking the shape through the stack."""
@@ -113,9 +133,12 @@ class Sequential:
         for layer in self.layers:  # walk the shapes first: layers in an order that cannot work (a Dense on
             shape = layer.compute_output_shape(shape)  # images) fail here, naming the layer, before any
         self.input_shape = shape = input_shape         # weights are drawn from the seeded generator
-        for layer in self.layers:
-            shape = layer.build(shape, self.dtype, self.rng)
-        self.layers[0].needs_input_grad = False
+        for k, layer in enumerate(self.layers):
+            if layer.built and layer.input_shape == shape and layer.dtype == self.dtype:
+                shape = layer.output_shape     # a layer of a model added whole keeps its trained weights
+            else:
+                shape = layer.build(shape, self.dtype, self.rng)
+            layer.needs_input_grad = k > 0     # nobody needs d(loss)/d(images)
         self.built = True
         self._plan = None
 
@@ -318,6 +341,12 @@ class Sequential:
         with single_threaded_blas():
             loss, accuracy = self._evaluate(x, y, batch_size, verbose)
         return [loss, accuracy] if self.metrics else [loss]
+
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        """``model(x)``: one forward pass over the whole of x, as Keras's; ``training=True`` turns dropout on."""
+        x = self._prepare_x(x)
+        with single_threaded_blas():
+            return self.plan.forward(x, training=bool(training)).copy()
 
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs (class probabilities for the tutorial network), in inference mode."""

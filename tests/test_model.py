@@ -535,3 +535,38 @@ def test_a_model_ending_in_the_pair_trains_through_the_fused_step():
     model.fuse = False
     model.train_on_batch(x, np.array([0, 3, 7]))  # same weights? no: one Adam step happened; compare grads only
     assert np.abs(fused_grads[0]).max() > 0
+
+
+# --- Keras's ways of writing a model: Input first, a model as a layer, model(x) ----------------------------
+def test_input_first_builds_the_model_and_is_not_a_layer(capsys):
+    import scratchcnn as tf
+    model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), Conv2D(4, 3), Flatten(), Dense(10)])
+    assert model.built and model.input_shape == (28, 28, 1) and len(model.layers) == 3
+    model.summary()
+    assert "Input" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="must come first"):
+        Sequential([Dense(2, input_shape=(3,)), tf.keras.Input(shape=(3,))])
+    with pytest.raises(ValueError, match="without the batch axis"):
+        tf.keras.Input(shape="28x28")
+
+
+def test_a_trained_model_is_a_layer_of_another_with_its_weights_shared():
+    from scratchcnn.layers import Softmax
+    base = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(8, activation="relu"), Dense(3)], seed=0)
+    base.compile(loss=__import__("scratchcnn").losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((6, 4, 4, 1), dtype=np.float32)
+    base.fit(x, np.arange(6) % 3, epochs=2, verbose=0)
+    logits = base.predict(x)
+    probability_model = Sequential([base, Softmax()])
+    assert probability_model.layers[:3] == base.layers            # the same layer objects
+    probabilities = probability_model.predict(x)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probabilities, e / e.sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_calling_the_model_runs_one_forward_pass():
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(16), Dropout(0.5), Dense(3)], seed=0)
+    x = np.random.default_rng(0).random((5, 4, 4, 1))             # float64, as x / 255.0 gives
+    np.testing.assert_allclose(model(x), model.predict(x), rtol=1e-6)
+    assert not np.allclose(model(x, training=True), model(x))    # dropout on
+    assert model(x).dtype == np.float32

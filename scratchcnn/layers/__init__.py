@@ -10,7 +10,8 @@ from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
 from .global_avgpool import GlobalAveragePooling2D
+from .input import Input
 from .maxpool2d import MaxPooling2D
 
-__all__ = ["Layer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax",
+__all__ = ["Input", "Layer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax",
            "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization"]

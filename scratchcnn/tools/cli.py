@@ -158,7 +158,7 @@ def _cmd_gradcheck(args) -> int:
 def _cmd_bench(args) -> int:
     from . import bench
 
-    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot))
+    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot, network=args.model))
     return 0
 
 
@@ -237,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time each layer, training and inference; peak memory")
     bench.add_argument("--no-compile-time", action="store_true",
                        help="skip measuring a first-ever run's numba compilation (about a minute)")
+    bench.add_argument("--model", choices=("tutorial", "keras-convnet"), default="tutorial",
+                       help="the tutorial network (batch 32, default) or Keras's MNIST convnet example "
+                            "(two Conv2D + relu, batch 128)")
     bench.add_argument("--plot", type=Path, metavar="PNG",
                        help="also draw the step's time per layer, fused beside unfused, into this file")
     bench.set_defaults(run=_cmd_bench)
