@@ -817,3 +817,13 @@ def test_summary_counts_the_moving_statistics_as_non_trainable():
     text = "\n".join(lines)
     # BatchNormalization(4 channels): gamma, beta, moving_mean, moving_variance = 16, of which 8 trained
     assert "Total params: 344" in text and "Trainable params: 336" in text and "Non-trainable params: 8" in text
+
+
+def test_batchnorm_as_first_layer_fills_its_grads_and_skips_dx():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (3,), dtype=np.float64)
+    layer.needs_input_grad = False                      # what the model says to its first layer
+    x = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    layer.forward(x, training=True)
+    assert layer.backward(np.ones((2, 3))) is None
+    np.testing.assert_array_equal(layer.grads[1], [2, 2, 2])                      # dbeta = sum dy
