@@ -398,3 +398,30 @@ def test_batchnorm_training_on_one_value_per_channel_is_refused_and_changes_noth
     image_bn.build((4, 4, 3))
     assert image_bn.forward(np.random.default_rng(0).random((1, 4, 4, 3), np.float32), training=True).shape == (
         1, 4, 4, 3)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: __import__("scratchcnn").layers.AveragePooling2D(padding="full"),
+     "AveragePooling2D padding must be 'valid' or 'same', got 'full'"),
+    (lambda: __import__("scratchcnn").layers.AveragePooling2D(pool_size=0),
+     "AveragePooling2D pool_size must be a positive int or a pair of positive ints, got (0, 0)"),
+    (lambda: __import__("scratchcnn").layers.BatchNormalization(axis="channels"),
+     "BatchNormalization axis must be an int (-1: the channels), got 'channels'"),
+])
+def test_bad_pooling_and_batchnorm_arguments_are_refused(make, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        make()
+
+
+def test_new_layers_on_the_wrong_shape_are_refused_at_add_and_change_nothing():
+    from scratchcnn.layers import BatchNormalization, GlobalAveragePooling2D
+    model = Sequential([Flatten(input_shape=(8, 8, 1)), Dense(6)], seed=0)
+    before = state(model)
+    with pytest.raises(ValueError, match=r"GlobalAveragePooling2D 'global_average_pooling2d' needs images of "
+                                         r"shape \(height, width, channels\), got input shape \(6,\)"):
+        model.add(GlobalAveragePooling2D())
+    with pytest.raises(ValueError, match=r"normalises the last \(channels\) axis only, got axis=0"):
+        model.add(BatchNormalization(axis=0))                   # the batch axis
+    assert len(model.layers) == 2
+    assert_unchanged(model, before)
+    model.add(BatchNormalization(axis=1))                       # on (batch, 6) the features are axis 1
