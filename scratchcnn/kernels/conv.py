@@ -34,7 +34,7 @@ from .matmul import for_each_block
 
 # The choice of path, by shape (docs/performance.md has the measurements behind these two numbers).
 MATMUL_MIN_PATCH = 32    # KH*KW*C at or above which im2col + BLAS beats the direct loops
-BLOCK_ROWS = 2048        # output pixels per block of the im2col path (16 images of 11x11 outputs)
+BLOCK_ROWS = 512         # output pixels per block of the im2col path (4 images of 11x11 outputs)
 
 # The direct kernel gradient sums over the whole batch. To run that sum on several threads and still get
 # the same bits every time, the batch is cut into a fixed number of chunks (whatever the thread count),
