@@ -8,24 +8,29 @@ y (N, OH, OW, F) with OH = (H - KH) // SH + 1 and OW = (W - KW) // SW + 1.
     dw[p, q, c, f] = sum_{n, i, j} x[n, i*SH + p, j*SW + q, c] * dy[n, i, j, f]
     db[f]          = sum_{n, i, j} dy[n, i, j, f]
 
-Two ways to compute the same sums; ``uses_matmul`` picks one from the kernel's shape alone:
+Two ways to compute the same sums, chosen by shape alone (``uses_matmul``):
 
-* **im2col + matrix products**, when a patch holds at least ``MATMUL_MIN_PATCH`` numbers (KH*KW*C: 288
-  for a 3x3 conv over 32 channels). Each output pixel's patch is copied into one row of a matrix
-  ``cols`` (rows (n, i, j), columns (p, q, c), the order of w's first three axes), and the conv becomes
-  three matrix products that BLAS runs near the machine's peak:
+* **im2col + matrix products.** Each output pixel's patch is copied into one row of a matrix ``cols``
+  (rows (n, i, j), columns (p, q, c), the order of w's first three axes), and the conv becomes three
+  matrix products that BLAS runs near the machine's peak:
 
       y  (rows, F)          = cols (rows, KH*KW*C) @ w (KH*KW*C, F) + b
       dcols (rows, KH*KW*C) = dy (rows, F) @ w.T,  then each row added back onto its patch of dx ("col2im")
       dw (KH*KW*C, F)       = cols.T @ dy
 
-  The batch is cut into blocks of about ``BLOCK_ROWS`` output pixels (whole images), so ``cols`` stays a
-  few megabytes, and the blocks are spread over the cores (``matmul.for_each_block``). The kernel
-  gradient sums one partial product per block, in block order: the blocks depend only on the shapes,
-  never on the thread count, so the bits are the same on 1 thread or 16.
-* **direct loops**, for small patches (the tutorial's 3x3 over one channel: 9 numbers, too few for a
-  matrix product to pay for the copy). The innermost loop runs over the filter axis ``f``, contiguous in
-  memory for y, dy and w, which lets the compiler use SIMD; ``prange`` runs over the batch.
+  The batch is cut into blocks of about ``BLOCK_ROWS`` output pixels (whole images), so a block's
+  ``cols`` fits in a core's L2 cache, and the blocks are spread over the cores
+  (``matmul.for_each_block``). The kernel gradient sums one partial product per block, in block order:
+  the blocks depend only on the shapes, never on the thread count, so the bits are the same on 1 thread
+  or 16.
+* **direct loops**, whose innermost loop runs over the filter axis ``f`` (contiguous in y, dy and w, so
+  the compiler uses SIMD), ``prange`` over the batch.
+
+Which runs (measured in docs/performance.md): the forward and the kernel gradient use the matrix
+products once a patch holds ``MATMUL_MIN_PATCH`` numbers (a 3x3 patch over 3 channels, 27); below, the
+product is too thin to pay for the copy, and the direct loops win (the tutorial's 3x3 over one channel:
+9). The input gradient always uses them: its product runs over the F filters, long enough even when
+there is one channel, while its direct loop sums one short dot product per input pixel.
 """
 import numpy as np
 from numba import njit, prange
@@ -33,7 +38,7 @@ from numba import njit, prange
 from .matmul import for_each_block
 
 # The choice of path, by shape (docs/performance.md has the measurements behind these two numbers).
-MATMUL_MIN_PATCH = 32    # KH*KW*C at or above which im2col + BLAS beats the direct loops
+MATMUL_MIN_PATCH = 24    # KH*KW*C from which forward and kernel gradient run as matrix products
 BLOCK_ROWS = 512         # output pixels per block of the im2col path (4 images of 11x11 outputs)
 
 # The direct kernel gradient sums over the whole batch. To run that sum on several threads and still get
@@ -43,7 +48,8 @@ _KERNEL_GRAD_CHUNKS = 8
 
 
 def uses_matmul(kernel_shape: tuple[int, ...]) -> bool:
-    """True when a conv with kernel (KH, KW, C, F) runs as im2col + matrix products, False for direct loops."""
+    """True when the forward and kernel gradient of a conv with kernel (KH, KW, C, F) run as im2col +
+    matrix products, False for the direct loops. (The input gradient always runs as matrix products.)"""
     k_h, k_w, n_channels = kernel_shape[:3]
     return k_h * k_w * n_channels >= MATMUL_MIN_PATCH
 
@@ -168,23 +174,6 @@ def _forward(x, w, b, sh, sw, y):
 
 
 @njit(parallel=True, cache=True)
-def _backward_input(dy, w, sh, sw, dx):
-    n_images, out_h, out_w, n_filters = dy.shape
-    k_h, k_w, n_channels, _ = w.shape
-    for n in prange(n_images):
-        dx[n] = 0.0
-        for i in range(out_h):
-            for j in range(out_w):
-                for p in range(k_h):
-                    for q in range(k_w):
-                        for c in range(n_channels):
-                            total = dy[n, i, j, 0] * w[p, q, c, 0]  # keeps the array dtype
-                            for f in range(1, n_filters):
-                                total += dy[n, i, j, f] * w[p, q, c, f]
-                            dx[n, i * sh + p, j * sw + q, c] += total
-
-
-@njit(parallel=True, cache=True)
 def _backward_kernel(x, dy, sh, sw, partial):
     # partial: (chunks, KH, KW, C, F), one private buffer per chunk of the batch
     n_images, out_h, out_w, n_filters = dy.shape
@@ -232,11 +221,7 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, stride: tuple[int, int]
     """dL/dx (N, H, W, C) of the padded input, from dL/dy (N, OH, OW, F)."""
     sh, sw = stride
     dx = np.empty((dy.shape[0], input_hw[0], input_hw[1], w.shape[2]), dtype=dy.dtype)
-    dy, w = np.ascontiguousarray(dy), np.ascontiguousarray(w)
-    if uses_matmul(w.shape):
-        _matmul_backward_input(dy, w, sh, sw, dx)
-    else:
-        _backward_input(dy, w, sh, sw, dx)
+    _matmul_backward_input(np.ascontiguousarray(dy), np.ascontiguousarray(w), sh, sw, dx)  # any shape
     return dx
 
 
