@@ -234,7 +234,9 @@ def compare(network: str, pythons: dict, data_file: str, rounds: int, seed: int,
             results[s].append(workers[s].round())
         cells = [f"{s} {results[s][-1]['epoch_s']:6.2f} s, {10_000 / results[s][-1]['predict_s']:7,.0f} img/s "
                  f"(acc {results[s][-1]['test_accuracy']:.4f})" for s in SYSTEMS]
-        print(f"  round {r + 1} (order {', '.join(order)}): " + " | ".join(cells), flush=True)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")  # others on the machine
+        print(f"  round {r + 1} (order {', '.join(order)}; load average {load:.1f}): " + " | ".join(cells),
+              flush=True)
     for w in workers.values():
         w.close()
 
