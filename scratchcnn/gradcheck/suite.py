@@ -6,10 +6,13 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .. import losses
-from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
+from ..layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D, ReLU, Softmax
+from ..layers import Activation, AveragePooling2D, BatchNormalization, GlobalAveragePooling2D
 from ..model import Sequential
+from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
-from .optimizer_formulas import check_adam
+from .loss_checks import LOSS_CHECKS
+from .optimizer_formulas import OPTIMIZER_CHECKS, check_adam
 
 
 class SuiteCheck(NamedTuple):
@@ -57,17 +60,10 @@ def _loss_checks() -> list[SuiteCheck]:
     ]
 
 
-def tutorial_model(seed: int = 0) -> Sequential:
-    """The Keras tutorial's network, in float64, with small random biases."""
-    model = Sequential([
-        Conv2D(28, kernel_size=(3, 3), input_shape=(28, 28, 1)),
-        MaxPooling2D(pool_size=(2, 2)),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.2),
-        Dense(10, activation="softmax"),
-    ], seed=seed, dtype="float64")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+def tutorial_model(seed: int = 0, fuse: bool = True) -> Sequential:
+    """The Keras tutorial's network (scratchcnn/tutorial.py) in float64, with small random biases."""
+    model = build_model(seed=seed, dtype="float64")
+    model.fuse = fuse
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         for name, param in zip(_param_names(layer), layer.params):
@@ -76,9 +72,10 @@ def tutorial_model(seed: int = 0) -> Sequential:
     return model
 
 
-def _check_tutorial_network(batch: int = 2) -> list[GradCheckResult]:
-    model = tutorial_model()
-    label = f"tutorial network, loss, dropout on (fixed mask), batch {batch}"
+def _check_tutorial_network(batch: int = 2, fuse: bool = True) -> list[GradCheckResult]:
+    model = tutorial_model(fuse=fuse)
+    steps = "fused steps as fit runs them" if fuse else "every layer's own code (fuse=False)"
+    label = f"tutorial network, {steps}, dropout on (fixed mask), batch {batch}"
     for seed in range(50):     # new images until no pool window or relu sits within 10*eps of a kink
         rng = np.random.default_rng(seed)                   # (about 4 batches in 5 are refused)
         x = rng.random((batch, 28, 28, 1))                  # pixel-like values in [0, 1)
@@ -117,12 +114,36 @@ def suite_checks() -> list[SuiteCheck]:
         (Dropout, (0.5,), {}, (2, 4, 5, 3), L, False),                # inference: identity
         (ReLU, (), {}, (2, 5, 6, 2), L, False),
         (Softmax, (), {}, (3, 10), L, False),
+        (AveragePooling2D, ((2, 2),), {}, (2, 8, 8, 3), L, False),   # side by side, like the max pool
+        (AveragePooling2D, (3,), {"strides": 2}, (2, 9, 9, 2), L, False),      # overlapping windows
+        (AveragePooling2D, ((2, 3),), {"strides": (1, 2)}, (1, 7, 8, 2), L, False),
+        (AveragePooling2D, (2,), {"padding": "same"}, (2, 5, 7, 2), L, False),  # border windows: fewer cells
+        (AveragePooling2D, (3,), {"strides": 2, "padding": "same"}, (2, 6, 5, 2), L, False),  # both
+        (GlobalAveragePooling2D, (), {}, (2, 5, 4, 3), L, False),
+        (GlobalAveragePooling2D, (), {"keepdims": True}, (1, 3, 3, 2), L, False),
+        # BatchNormalization: random gamma and beta (not the ones and zeros a fresh layer starts with)
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "beta_initializer": "random_normal"},
+         (4, 3, 3, 2), L, True),        # training: the batch mean and variance depend on every input
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "beta_initializer": "random_normal"},
+         (5, 3), L, True),              # after a Dense: statistics over the batch only
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "moving_mean_initializer":
+                                  "random_normal"},
+         (2, 3, 3, 2), L, False),       # inference: the moving statistics are constants
+        (BatchNormalization, (), {"center": False, "scale": False}, (4, 2, 2, 3), L, True),  # no params
+        (Activation, ("tanh",), {}, (2, 5, 6, 2), L, False),
+        (Activation, ("sigmoid",), {}, (3, 10), L, False),
+        (Dense, (6,), {"activation": "tanh"}, (2, 10), L, False),
+        (Conv2D, (4, 3), {"use_bias": False}, (2, 6, 6, 2), L, False),  # before a BatchNormalization
+        (Dense, (5,), {"use_bias": False, "activation": "sigmoid"}, (2, 7), L, False),
     ]
     checks = [_layer_check(cls, args, kwargs, shape, inputs, training)
               for cls, args, kwargs, shape, inputs, training in layer_cases]
     checks += _loss_checks()
     checks.append(SuiteCheck("tutorial network end to end", _check_tutorial_network))
+    checks.append(SuiteCheck("tutorial network end to end, fuse=False",
+                             lambda: _check_tutorial_network(fuse=False)))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
+    checks += [SuiteCheck(name, run) for name, run in LOSS_CHECKS + OPTIMIZER_CHECKS]
     return checks
 
 
@@ -131,3 +152,40 @@ def run_suite() -> list[GradCheckResult]:
     return [result for check in suite_checks() for result in check.run()]
 
 
+
+
+# --- a layer of your own: scratchcnn gradcheck mymodule:MyLayer --------------------------------------------
+def load_layer(spec: str):
+    """'module:Name' -> a layer: Name is a Layer class (made with no arguments), an instance, or a function
+    returning one. The module is imported from the current folder first, as ``python -c`` would."""
+    import importlib
+    import sys
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"give the layer as module:Name (e.g. mylayers:LeakyReLU), got {spec!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"cannot import {module_name!r} for {spec!r} ({error}); run from the folder that "
+                         "holds it, or put it on PYTHONPATH") from None
+    if not hasattr(module, attribute):
+        raise ValueError(f"module {module_name!r} has no {attribute!r}")
+    made = getattr(module, attribute)
+    layer = made() if callable(made) and not isinstance(made, Layer) else made
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{spec} gave a {type(layer).__name__}, not a scratchcnn Layer: subclass "
+                         "scratchcnn.layers.Layer (docs/write-a-layer.md)")
+    return layer
+
+
+def user_layer_checks(spec: str, input_shape: tuple[int, ...], batch: int = 2) -> list[SuiteCheck]:
+    """Check a user's layer on a float64 batch, in inference and in training mode."""
+    shape = (batch, *input_shape)
+    return [SuiteCheck(f"{spec} on {shape}" + (" training" if training else ""),
+                       lambda training=training: check_layer(load_layer(spec), input_shape, batch=batch,
+                                                             training=training,
+                                                             label=f"{spec} on {shape}" + (" training" if training else "")))
+            for training in (False, True)]
