@@ -46,7 +46,21 @@ CONV_CASES = [
     (2, 11, 11, 2, (5, 5), 6, (2, 2)),
     (11, 6, 6, 2, (3, 3), 3, (1, 1)),         # more images than the kernel gradient's 8 chunks
     (1, 3, 3, 2, (3, 3), 2, (1, 1)),          # a 1x1 output
+    # patches of >= MATMUL_MIN_PATCH numbers: the im2col + matrix-product path
+    (3, 9, 9, 8, (3, 3), 6, (1, 1)),          # many channels
+    (2, 15, 15, 32, (3, 3), 16, (1, 1)),      # the two-conv network's second conv, smaller
+    (2, 9, 8, 8, (3, 3), 5, (2, 2)),          # stride 2, last column never covered
+    (2, 10, 11, 6, (2, 3), 4, (2, 1)),        # non-square kernel, mixed strides, patch of 36
+    (2, 11, 11, 2, (5, 5), 6, (2, 2)),        # few channels, big kernel: patch of 50
+    (128, 7, 7, 4, (3, 3), 3, (1, 1)),        # batch 128: several blocks, the last one partial
 ]
+
+
+def test_conv_cases_cover_both_paths():
+    paths = {kernels.conv.uses_matmul((*case[4], case[3])) for case in CONV_CASES}
+    assert paths == {False, True}
+    n, h, w, c, kernel_hw, _, _ = CONV_CASES[-1]
+    assert len(kernels.conv._image_blocks(n, h - kernel_hw[0] + 1, w - kernel_hw[1] + 1)) > 1
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -209,13 +223,13 @@ def keras_same_pads(size, window, stride):
 
 
 @pytest.mark.parametrize("activation", [None, "relu"])
-@pytest.mark.parametrize("h, w", [(8, 7), (9, 9)])
-def test_conv2d_same_stride_2_matches_reference_on_a_padded_input(h, w, activation):
+@pytest.mark.parametrize("h, w, channels", [(8, 7, 3), (9, 9, 3), (9, 8, 16)])  # 16: the im2col path
+def test_conv2d_same_stride_2_matches_reference_on_a_padded_input(h, w, channels, activation):
     rng = np.random.default_rng(h + w)
     layer = Conv2D(4, 3, strides=2, padding="same", activation=activation)
-    layer.build((h, w, 3), np.float64, rng)
+    layer.build((h, w, channels), np.float64, rng)
     layer.bias[...] = rng.standard_normal(4)
-    x = rng.standard_normal((2, h, w, 3))
+    x = rng.standard_normal((2, h, w, channels))
     (top, bottom), (left, right) = keras_same_pads(h, 3, 2), keras_same_pads(w, 3, 2)
     x_padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
 

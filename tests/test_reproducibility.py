@@ -56,3 +56,39 @@ def test_in_one_process_with_validation_data():
     assert all(np.array_equal(a, b) for a, b in zip(first[0], second[0]))
     assert first[1] == second[1]
     assert np.array_equal(first[2], second[2])
+
+
+def test_conv_and_pool_kernels_give_the_same_bits_on_any_number_of_threads(monkeypatch):
+    """The second conv of Keras's two-conv example (32 -> 64 channels, the im2col path) and its pool, at
+    batch 128: numba on 1 or 2 threads, the matrix-product blocks on 1, 2 or 4 cores, the same bits."""
+    import numba
+
+    from scratchcnn import kernels
+    from scratchcnn.kernels import matmul
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((128, 13, 13, 32)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 32, 64)).astype(np.float32)
+    bias = rng.standard_normal(64).astype(np.float32)
+    dz = rng.standard_normal((128, 11, 11, 64)).astype(np.float32)
+    assert kernels.conv.uses_matmul(kernel.shape)
+
+    def run():
+        y = kernels.conv2d_forward(x, kernel, bias, (1, 1))
+        pooled, argmax = kernels.maxpool2d_forward(y, (2, 2), (2, 2))
+        return (y, pooled, argmax, kernels.maxpool2d_backward(pooled, argmax, y.shape, (2, 2), (2, 2)),
+                kernels.conv2d_backward_kernel(x, dz, (1, 1), (3, 3)), kernels.conv2d_backward_bias(dz),
+                kernels.conv2d_backward_input(dz, kernel, (1, 1), (13, 13)))
+
+    results = []
+    threads_before = numba.get_num_threads()
+    try:
+        for numba_threads, cores in ((1, 1), (2, 2), (2, 4)):
+            numba.set_num_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
+            monkeypatch.setattr(matmul, "PARTS", cores)
+            results.append(run())
+    finally:
+        numba.set_num_threads(threads_before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert np.array_equal(a, b)

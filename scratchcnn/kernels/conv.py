@@ -1,4 +1,4 @@
-"""Direct 2-D convolution (cross-correlation, as every deep-learning library computes it), channels-last.
+"""2-D convolution (cross-correlation, as every deep-learning library computes it), channels-last.
 
 Shapes: x (N, H, W, C) already padded, w (KH, KW, C, F), b (F,), stride (SH, SW),
 y (N, OH, OW, F) with OH = (H - KH) // SH + 1 and OW = (W - KW) // SW + 1.
@@ -8,19 +8,154 @@ y (N, OH, OW, F) with OH = (H - KH) // SH + 1 and OW = (W - KW) // SW + 1.
     dw[p, q, c, f] = sum_{n, i, j} x[n, i*SH + p, j*SW + q, c] * dy[n, i, j, f]
     db[f]          = sum_{n, i, j} dy[n, i, j, f]
 
-A 3x3 kernel has only 9 taps per input channel: too few for a matrix multiply (im2col + BLAS) to pay for
-the copy it needs, so these are direct loops. The innermost loop always runs over the filter axis ``f``,
-contiguous in memory for y, dy and w, which lets the compiler use SIMD.
+Two ways to compute the same sums, chosen by shape alone (``uses_matmul``):
+
+* **im2col + matrix products.** Each output pixel's patch is copied into one row of a matrix ``cols``
+  (rows (n, i, j), columns (p, q, c), the order of w's first three axes), and the conv becomes three
+  matrix products that BLAS runs near the machine's peak:
+
+      y  (rows, F)          = cols (rows, KH*KW*C) @ w (KH*KW*C, F) + b
+      dcols (rows, KH*KW*C) = dy (rows, F) @ w.T,  then each row added back onto its patch of dx ("col2im")
+      dw (KH*KW*C, F)       = cols.T @ dy
+
+  The batch is cut into blocks of about ``BLOCK_ROWS`` output pixels (whole images), so a block's
+  ``cols`` fits in a core's L2 cache, and the blocks are spread over the cores
+  (``matmul.for_each_block``). The kernel gradient sums one partial product per block, in block order:
+  the blocks depend only on the shapes, never on the thread count, so the bits are the same on 1 thread
+  or 16.
+* **direct loops**, whose innermost loop runs over the filter axis ``f`` (contiguous in y, dy and w, so
+  the compiler uses SIMD), ``prange`` over the batch.
+
+Which runs (measured in docs/performance.md): the forward and the kernel gradient use the matrix
+products once a patch holds ``MATMUL_MIN_PATCH`` numbers (a 3x3 patch over 3 channels, 27); below, the
+product is too thin to pay for the copy, and the direct loops win (the tutorial's 3x3 over one channel:
+9). The input gradient always uses them: its product runs over the F filters, long enough even when
+there is one channel, while its direct loop sums one short dot product per input pixel.
 """
 import numpy as np
 from numba import njit, prange
 
-# The kernel gradient sums over the whole batch. To run that sum on several threads and still get the
-# same bits every time, the batch is cut into a fixed number of chunks (whatever the thread count), each
-# chunk sums into its own buffer, and the buffers are added in chunk order.
+from .matmul import for_each_block
+
+# The choice of path, by shape (docs/performance.md has the measurements behind these two numbers).
+MATMUL_MIN_PATCH = 24    # KH*KW*C from which forward and kernel gradient run as matrix products
+BLOCK_ROWS = 512         # output pixels per block of the im2col path (4 images of 11x11 outputs)
+
+# The direct kernel gradient sums over the whole batch. To run that sum on several threads and still get
+# the same bits every time, the batch is cut into a fixed number of chunks (whatever the thread count),
+# each chunk sums into its own buffer, and the buffers are added in chunk order.
 _KERNEL_GRAD_CHUNKS = 8
 
 
+def uses_matmul(kernel_shape: tuple[int, ...]) -> bool:
+    """True when the forward and kernel gradient of a conv with kernel (KH, KW, C, F) run as im2col +
+    matrix products, False for the direct loops. (The input gradient always runs as matrix products.)"""
+    k_h, k_w, n_channels = kernel_shape[:3]
+    return k_h * k_w * n_channels >= MATMUL_MIN_PATCH
+
+
+def _image_blocks(n_images: int, out_h: int, out_w: int) -> list[tuple[int, int]]:
+    """[(first, last + 1), ...]: whole images, about BLOCK_ROWS output pixels each, fixed by the shapes."""
+    per_block = max(1, BLOCK_ROWS // (out_h * out_w))
+    return [(lo, min(lo + per_block, n_images)) for lo in range(0, n_images, per_block)]
+
+
+# --- im2col path ---------------------------------------------------------------------------------------
+# Both helpers see an image as rows of W*C numbers (x.reshape(N, H, W*C), free for a contiguous array):
+# for one kernel row p, the KW*C numbers of a patch then lie side by side, and each is one plain copy.
+
+@njit(nogil=True, cache=True)
+def _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols):
+    # cols (images*OH*OW, KH*KW*C): row (n, i, j) holds the patch under output (i, j) of image first + n
+    row_length = k_w * n_channels
+    for n in range(first, last):
+        for i in range(out_h):
+            for j in range(out_w):
+                r = ((n - first) * out_h + i) * out_w + j
+                start = max(j * sw * n_channels, 0)  # max(): never negative, so no wrap-around check
+                for p in range(k_h):
+                    source = x_rows[n, i * sh + p]
+                    for t in range(row_length):
+                        cols[r, p * row_length + t] = source[start + t]
+
+
+@njit(nogil=True, cache=True)
+def _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows):
+    # dx_rows[first:last] = 0, then every row of dcols added back onto its patch, in row order
+    row_length = k_w * n_channels
+    for n in range(first, last):
+        dx_rows[n] = 0.0
+        for i in range(out_h):
+            for j in range(out_w):
+                r = ((n - first) * out_h + i) * out_w + j
+                start = max(j * sw * n_channels, 0)
+                for p in range(k_h):
+                    target = dx_rows[n, i * sh + p]
+                    for t in range(row_length):
+                        target[start + t] += dcols[r, p * row_length + t]
+
+
+def _matmul_forward(x, w, b, sh, sw, y):
+    n_images, _, _, n_channels = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    _, out_h, out_w, _ = y.shape
+    x_rows = x.reshape(n_images, x.shape[1], -1)
+    w_matrix = w.reshape(-1, n_filters)                         # (KH*KW*C, F)
+    y_rows = y.reshape(-1, n_filters)                           # (N*OH*OW, F)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+
+    def block(k):
+        first, last = blocks[k]
+        cols = np.empty(((last - first) * pixels, w_matrix.shape[0]), dtype=x.dtype)
+        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+        out = y_rows[first * pixels:last * pixels]
+        np.matmul(cols, w_matrix, out=out)
+        out += b
+
+    for_each_block(block, len(blocks))
+
+
+def _matmul_backward_input(dy, w, sh, sw, dx):
+    n_images, out_h, out_w, n_filters = dy.shape
+    k_h, k_w, n_channels, _ = w.shape
+    dx_rows = dx.reshape(n_images, dx.shape[1], -1)
+    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
+    dy_rows = dy.reshape(-1, n_filters)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+
+    def block(k):
+        first, last = blocks[k]
+        dcols = np.matmul(dy_rows[first * pixels:last * pixels], w_matrix_t)  # (rows, KH*KW*C)
+        _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+
+    for_each_block(block, len(blocks))
+
+
+def _matmul_backward_kernel(x, dy, sh, sw, k_h, k_w):
+    n_images, _, _, n_channels = x.shape
+    _, out_h, out_w, n_filters = dy.shape
+    x_rows = x.reshape(n_images, x.shape[1], -1)
+    dy_rows = dy.reshape(-1, n_filters)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+    partial = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
+
+    def block(k):
+        first, last = blocks[k]
+        cols = np.empty(((last - first) * pixels, partial.shape[1]), dtype=x.dtype)
+        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+        np.matmul(cols.T, dy_rows[first * pixels:last * pixels], out=partial[k])
+
+    for_each_block(block, len(blocks))
+    dw = partial[0].copy()
+    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
+        dw += partial[k]
+    return dw.reshape(k_h, k_w, n_channels, n_filters)
+
+
+# --- direct path ---------------------------------------------------------------------------------------
 @njit(parallel=True, cache=True)
 def _forward(x, w, b, sh, sw, y):
     n_images, out_h, out_w, n_filters = y.shape
@@ -36,23 +171,6 @@ def _forward(x, w, b, sh, sw, y):
                             pixel = x[n, i * sh + p, j * sw + q, c]
                             for f in range(n_filters):
                                 y[n, i, j, f] += pixel * w[p, q, c, f]
-
-
-@njit(parallel=True, cache=True)
-def _backward_input(dy, w, sh, sw, dx):
-    n_images, out_h, out_w, n_filters = dy.shape
-    k_h, k_w, n_channels, _ = w.shape
-    for n in prange(n_images):
-        dx[n] = 0.0
-        for i in range(out_h):
-            for j in range(out_w):
-                for p in range(k_h):
-                    for q in range(k_w):
-                        for c in range(n_channels):
-                            total = dy[n, i, j, 0] * w[p, q, c, 0]  # keeps the array dtype
-                            for f in range(1, n_filters):
-                                total += dy[n, i, j, f] * w[p, q, c, f]
-                            dx[n, i * sh + p, j * sw + q, c] += total
 
 
 @njit(parallel=True, cache=True)
@@ -83,13 +201,18 @@ def _backward_bias(dy_rows, db):
             db[f] += dy_rows[r, f]
 
 
+# --- the kernels the layers call -----------------------------------------------------------------------
 def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
     """y = conv(x, w) + b for an already padded x (N, H, W, C); returns (N, OH, OW, F)."""
     sh, sw = stride
     n_images, h, w_in, _ = x.shape
     k_h, k_w, _, n_filters = w.shape
     y = np.empty((n_images, (h - k_h) // sh + 1, (w_in - k_w) // sw + 1, n_filters), dtype=x.dtype)
-    _forward(np.ascontiguousarray(x), w, b, sh, sw, y)
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    if uses_matmul(w.shape):
+        _matmul_forward(x, w, b, sh, sw, y)
+    else:
+        _forward(x, w, b, sh, sw, y)
     return y
 
 
@@ -98,7 +221,7 @@ def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, stride: tuple[int, int]
     """dL/dx (N, H, W, C) of the padded input, from dL/dy (N, OH, OW, F)."""
     sh, sw = stride
     dx = np.empty((dy.shape[0], input_hw[0], input_hw[1], w.shape[2]), dtype=dy.dtype)
-    _backward_input(np.ascontiguousarray(dy), w, sh, sw, dx)
+    _matmul_backward_input(np.ascontiguousarray(dy), np.ascontiguousarray(w), sh, sw, dx)  # any shape
     return dx
 
 
@@ -106,9 +229,12 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, stride: tuple[int, int
                            kernel_hw: tuple[int, int]) -> np.ndarray:
     """dL/dw (KH, KW, C, F), from the padded input x and dL/dy."""
     sh, sw = stride
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
+    if uses_matmul((*kernel_hw, x.shape[3])):
+        return _matmul_backward_kernel(x, dy, sh, sw, *kernel_hw)
     n_chunks = max(1, min(_KERNEL_GRAD_CHUNKS, x.shape[0]))
     partial = np.empty((n_chunks, kernel_hw[0], kernel_hw[1], x.shape[3], dy.shape[3]), dtype=dy.dtype)
-    _backward_kernel(np.ascontiguousarray(x), np.ascontiguousarray(dy), sh, sw, partial)
+    _backward_kernel(x, dy, sh, sw, partial)
     dw = partial[0].copy()
     for chunk in range(1, n_chunks):  # fixed order: same bits whatever the thread count
         dw += partial[chunk]

@@ -13,6 +13,7 @@ GIL inside BLAS, so the blocks really run side by side:
 The blocks are fixed by the shapes and the core count, never by timing, so results are the same bits
 run after run. Small products are not split: handing work to a thread costs tens of microseconds.
 """
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -75,3 +76,27 @@ def matmul_two(a1: np.ndarray, b1: np.ndarray, out1: np.ndarray,
     second = _pool().submit(np.matmul, a2, b2)
     np.matmul(a1, b1, out=out1)
     return second.result()
+
+
+def for_each_block(work, n_blocks: int) -> None:
+    """work(k) for k = 0 .. n_blocks - 1, spread over the cores (this thread takes part).
+
+    Each ``work(k)`` must write only its own block's outputs: which thread runs which block then changes
+    nothing in the result. ``work`` should spend its time where the GIL is released (numba ``nogil``
+    kernels, NumPy's BLAS calls), or the threads only take turns.
+    """
+    helpers = min(PARTS, n_blocks) - 1
+    if helpers <= 0:
+        for k in range(n_blocks):
+            work(k)
+        return
+    next_block = itertools.count()  # next() on it is atomic: each block is handed out exactly once
+
+    def drain():
+        while (k := next(next_block)) < n_blocks:
+            work(k)
+
+    futures = [_pool().submit(drain) for _ in range(helpers)]
+    drain()
+    for future in futures:
+        future.result()
