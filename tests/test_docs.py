@@ -22,7 +22,6 @@ The convention for writers is in docs/layers/README.md ("Examples are tests").
 import contextlib
 import io
 import linecache
-import os
 import re
 import sys
 import traceback
@@ -31,13 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import find_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 LAYERS = DOCS / "layers"
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
-MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-               "t10k-labels-idx1-ubyte.gz")
 
 # The layer pages this documentation promises (docs/layers/README.md is their index).
 LAYER_PAGES = ("conv2d.md", "maxpool2d.md", "flatten.md", "dense.md", "dropout.md", "relu.md",
@@ -98,11 +95,6 @@ def python_blocks(page: Path):
     return out
 
 
-def _mnist_dir() -> Path | None:
-    path = Path(os.environ.get("SCRATCHCNN_DATA") or SHARED_MNIST)
-    return path if all((path / name).exists() for name in MNIST_FILES) else None
-
-
 def _run_block(page: Path, number: int, line: int, code: str, namespace: dict) -> str | None:
     """Run one block in the page's namespace; None if it passed, else a message for the failure."""
     label = f"{_rel(page)}, python block {number} (from line {line})"
@@ -141,10 +133,9 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
 
     blocks = python_blocks(page)
     if any(marker == "needs-mnist" for *_, marker in blocks):
-        mnist = _mnist_dir()
+        mnist, why_not = find_mnist()
         if mnist is None:
-            pytest.skip(f"{_rel(page)} has examples that need MNIST; put the four files in {SHARED_MNIST} "
-                        "or set SCRATCHCNN_DATA")
+            pytest.skip(f"{_rel(page)} has examples that need MNIST. {why_not}")
         monkeypatch.setenv("SCRATCHCNN_DATA", str(mnist))
     monkeypatch.setenv("SCRATCHCNN_CACHE", str(tmp_path / "cache"))  # nothing lands in the user's cache
     monkeypatch.setenv("MPLBACKEND", "Agg")

@@ -19,8 +19,9 @@ temporary file beside the target and is renamed into place only once verified, s
 the folder never holds a partial or wrong file. A damaged file in the cache is
 replaced; a damaged file in a folder you chose is reported, never deleted.
 
+``load_test_data()`` loads only the test split (the two ``t10k`` files), for scoring a trained model.
 ``load_idx_dataset`` does the loading part for any folder of MNIST-format files
-(Fashion-MNIST, KMNIST, subsets you wrote with ``idx.write_idx``).
+(Fashion-MNIST, KMNIST, subsets you wrote with ``idx.write_idx``); ``load_idx_split`` one split of it.
 """
 import hashlib
 import os
@@ -94,14 +95,42 @@ def load_data(
     ``mirrors`` replaces ``MIRRORS`` (each is a URL prefix the file names are appended to);
     ``timeout`` is in seconds per network operation; ``verbose`` prints one line per download.
     """
+    directory = data_dir(path)
+    return _load_repairing(directory, FILES, lambda: load_idx_dataset(directory, checksums=SHA256,
+                                                                        image_shape=IMAGE_SHAPE),
+                           download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def load_test_data(
+    path: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> Split:
+    """Only the test split, ``(x_test, y_test)``: needs (or downloads) just the two ``t10k`` files.
+
+    Found and verified exactly as ``load_data`` does; for scoring a trained model.
+    """
+    directory = data_dir(path)
+    return _load_repairing(directory, (TEST_IMAGES, TEST_LABELS),
+                           lambda: load_idx_split(directory, TEST_IMAGES, TEST_LABELS, checksums=SHA256,
+                                                  image_shape=IMAGE_SHAPE),
+                           download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def _load_repairing(directory: Path, names: Sequence[str], load, *, download: bool,
+                    mirrors: Sequence[str] | None, timeout: float, verbose: bool):
+    """Download what is missing of ``names`` into ``directory``, then ``load()``; repair the cache."""
     if isinstance(mirrors, str):
         raise TypeError(f"mirrors must be a list of URL prefixes, not one string. Fix: mirrors=[{mirrors!r}].")
-    directory = data_dir(path)
     mirrors = MIRRORS if mirrors is None else tuple(mirrors)
     if directory.exists() and not directory.is_dir():
         raise DataNotFoundError(
             f"{directory} is a file, not a folder. Fix: set SCRATCHCNN_DATA or pass path= "
-            "to the folder that holds the MNIST files."
+            "to the folder that holds the MNIST files.",
+            directory=directory,
         )
     ours = directory.resolve() == cache_dir().resolve()  # the cache is ours to repair
 
@@ -109,26 +138,28 @@ def load_data(
     # deleted, so the next pass downloads it again (at most once per file).
     attempt = 0
     while True:
-        missing = [name for name in FILES if not (directory / name).is_file()]
+        missing = [name for name in names if not (directory / name).is_file()]
         if missing and not download:
             raise DataNotFoundError(
                 f"MNIST files missing from {directory}: {', '.join(missing)}.\n"
-                f"Fix: put the four files ({', '.join(FILES)}) there, or point to a folder that "
+                f"Fix: put the files ({', '.join(names)}) there, or point to a folder that "
                 "has them with SCRATCHCNN_DATA=/that/folder or load_data(path='/that/folder'), "
-                "or allow downloading with load_data(download=True)."
+                "or allow downloading with load_data(download=True).",
+                directory=directory,
+                missing=tuple(missing),
             )
         for name in missing:
             _download(name, directory, mirrors=mirrors, timeout=timeout, verbose=verbose)
         try:
-            return load_idx_dataset(directory, checksums=SHA256, image_shape=IMAGE_SHAPE)
+            return load()
         except ChecksumError as error:
             attempt += 1
-            if not (ours and download) or attempt > len(FILES):
+            if not (ours and download) or attempt > len(names):
                 raise
             warnings.warn(
                 f"{error.path} in the cache is damaged (decompressed SHA-256 {error.actual}, "
                 f"expected {error.expected}); deleting it and downloading it again.",
-                stacklevel=2,
+                stacklevel=3,
             )
             error.path.unlink()
 
@@ -149,24 +180,45 @@ def load_idx_dataset(
     not in it is not checked. ``image_shape`` (e.g. ``(28, 28)``) is enforced when given.
     """
     directory = Path(directory)
-    names = (train_images, train_labels, test_images, test_labels)
-    missing = [name for name in names if not (directory / name).is_file()]
-    if missing:
-        raise DataNotFoundError(
-            f"{directory} lacks {', '.join(missing)}. "
-            "Fix: copy the files there, or pass the folder that has them."
-        )
-    checksums = checksums or {}
-    x_train, y_train, x_test, y_test = (_read_verified(directory / name, checksums.get(name)) for name in names)
-
-    _check_split(x_train, y_train, directory / train_images, directory / train_labels, image_shape)
-    _check_split(x_test, y_test, directory / test_images, directory / test_labels, image_shape)
+    _require(directory, (train_images, train_labels, test_images, test_labels))
+    x_train, y_train = load_idx_split(directory, train_images, train_labels, checksums=checksums,
+                                      image_shape=image_shape)
+    x_test, y_test = load_idx_split(directory, test_images, test_labels, checksums=checksums,
+                                    image_shape=image_shape)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DatasetError(
             f"training images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}. "
             f"Fix: the files in {directory} come from different data sets; use one set of four files."
         )
     return (x_train, y_train), (x_test, y_test)
+
+
+def load_idx_split(
+    directory: str | os.PathLike,
+    images: str,
+    labels: str,
+    *,
+    checksums: Mapping[str, str] | None = None,
+    image_shape: tuple[int, int] | None = None,
+) -> Split:
+    """One split, ``(x, y)``, from an images file and a labels file in ``directory``; nothing is downloaded."""
+    directory = Path(directory)
+    _require(directory, (images, labels))
+    checksums = checksums or {}
+    x, y = (_read_verified(directory / name, checksums.get(name)) for name in (images, labels))
+    _check_split(x, y, directory / images, directory / labels, image_shape)
+    return x, y
+
+
+def _require(directory: Path, names: Sequence[str]) -> None:
+    missing = [name for name in names if not (directory / name).is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"{directory} lacks {', '.join(missing)}. "
+            "Fix: copy the files there, or pass the folder that has them.",
+            directory=directory,
+            missing=tuple(missing),
+        )
 
 
 def _read_verified(path: Path, expected_sha256: str | None) -> np.ndarray:
@@ -221,13 +273,19 @@ def _check_split(
 
 
 def _download(name: str, directory: Path, *, mirrors: Sequence[str], timeout: float, verbose: bool) -> None:
-    """Download one MNIST file into ``directory``, trying each mirror in turn."""
+    """Download one MNIST file into ``directory``, trying each mirror in turn.
+
+    With ``verbose``, one line says where the file came from (and which mirrors failed before); when
+    every mirror fails, nothing is printed: the error lists each mirror's failure, once.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DownloadError(
             f"cannot create the folder {directory} ({error}). "
-            "Fix: set SCRATCHCNN_DATA or pass path= to a folder you can write to."
+            "Fix: set SCRATCHCNN_DATA or pass path= to a folder you can write to.",
+            name=name,
+            directory=directory,
         ) from error
     failures = []
     for mirror in mirrors:
@@ -235,18 +293,20 @@ def _download(name: str, directory: Path, *, mirrors: Sequence[str], timeout: fl
         try:
             size = _fetch(url, directory / name, SHA256[name], timeout)
         except (OSError, HTTPException, ValueError, DatasetError) as error:
-            failures.append(f"  {url}: {error}")
-            if verbose:
-                print(f"mnist: {url} failed: {error}")
+            failures.append((url, str(error)))
             continue
         if verbose:
-            print(f"mnist: downloaded {name} ({size / 1e6:.1f} MB) from {mirror} into {directory}")
+            before = "".join(f"; {url} failed first: {reason}" for url, reason in failures)
+            print(f"mnist: downloaded {name} ({size / 1e6:.1f} MB) from {mirror} into {directory}{before}")
         return
-    tried = "\n".join(failures) or "  (no mirrors were given)"
+    tried = "\n".join(f"  {url}: {reason}" for url, reason in failures) or "  (no mirrors were given)"
     raise DownloadError(
         f"could not download {name} from any mirror:\n{tried}\n"
         f"Fix: download the four files ({', '.join(FILES)}) by hand into {directory}, "
-        "or set SCRATCHCNN_DATA (or pass path=) to a folder that has them."
+        "or set SCRATCHCNN_DATA (or pass path=) to a folder that has them.",
+        name=name,
+        directory=directory,
+        failures=tuple(failures),
     )
 
 

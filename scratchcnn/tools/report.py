@@ -4,6 +4,7 @@
 again later from the saved weights and history. It writes into the run's folder:
 
     predictions.png            the tutorial's figure: four test digits titled with their predicted labels
+                               (a wrong one in red, with its true label)
     predictions_grid.png       32 test digits, the wrong ones in red with their true label
     curves.png                 loss and accuracy per epoch, training and (if it was scored) the test set
     confusion.png              which digit is taken for which, on the test set
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
+from ..files import atomic_write
 from ..tutorial import FIGURE_INDICES
 
 GRID_SIZE = 32       # images in predictions_grid.png (4 rows of 8)
@@ -31,6 +33,11 @@ def classification_report(y_true, y_pred) -> str:
     labels = list(range(10))
     return sklearn_report(y_true, y_pred, labels=labels, target_names=[str(d) for d in labels], digits=4,
                           zero_division=0)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_write(path) as file:
+        file.write(text.encode())
 
 
 def write_report(model, x_test, y_test, out, results: dict | None = None, print_fn=print) -> list[Path]:
@@ -60,7 +67,7 @@ def write_report(model, x_test, y_test, out, results: dict | None = None, print_
     written.append(plots.plot_confusion(matrix, out / "confusion.png"))
     report = classification_report(y_test, predicted)
     print_fn(f"Per-class scores on the test set ({len(y_test):,} images):\n{report}")
-    (out / "classification_report.txt").write_text(report)
+    write_text(out / "classification_report.txt", report)
     written.append(out / "classification_report.txt")
 
     conv, pool = model.layers[0], model.layers[1]
