@@ -75,16 +75,17 @@ def load_test_set(name: str, data_dir=None, download: bool = True):
     return prepare_images(x_test), y_test
 
 
-COMPILING = "Compiling the numba kernels (first run only, about 15 s)..."
+COMPILING = "Compiling the numba kernels (first run only, 15 to 30 s)..."
+COMPILE_NOTICE_SECONDS = 5.0  # loading them from the cache takes 0.2 s, 2 s on a busy machine
 
 
-def warm_up(model, x, y, say=print, after: float = 2.0) -> float:
+def warm_up(model, x, y, say=print, after: float = COMPILE_NOTICE_SECONDS) -> float:
     """Run every numba kernel that ``fit``, ``evaluate`` and ``predict`` will use once, on a throwaway copy of
     ``model`` and a tiny batch (two images of ``x``), so that the first epoch's time is training, not numba
     compiling. Returns the seconds it took.
 
     Kernels are compiled on their first call and cached on disk (kernels/__init__.py): on a first-ever run
-    this takes about 15 s, later it takes a fraction of a second. Should it take longer than ``after``
+    this takes 15 to 30 s, later a fraction of a second. Should it take longer than ``after``
     seconds, ``say`` tells so on one line while it happens, and the line ends with the time it took.
     The copy has its own weights, optimizer and random generator: ``model`` is not changed at all."""
     scratch = copy.deepcopy(model)

@@ -113,7 +113,7 @@ def _cmd_train(args) -> int:
     print(f"Test loss: {test_loss:.4f} - test accuracy: {test_accuracy:.4f}")
     if seconds:
         compiled = (f"; the numba compilation before it, {compile_seconds:.1f} s, is not counted"
-                    if compile_seconds >= 2.0 else "")
+                    if compile_seconds >= tutorial.COMPILE_NOTICE_SECONDS else "")
         print(f"Seconds per epoch: {np.median(seconds):.1f} (median of {len(seconds)}, training only{compiled})")
 
     results = {**facts, "epochs": len(seconds), "epochs_completed": len(seconds), "test_loss": test_loss,
@@ -299,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time each layer, training and inference; peak memory")
     bench.add_argument("--no-compile-time", action="store_true",
-                       help="skip measuring a first-ever run's numba compilation (about a minute)")
+                       help="skip measuring a first-ever run's numba compilation (15 to 30 s)")
     bench.add_argument("--plot", type=Path, metavar="PNG",
                        help="also draw the step's time per layer, fused beside unfused, into this file")
     bench.set_defaults(run=_cmd_bench)

@@ -18,10 +18,12 @@ run.json remembers the run, so the next commands need no options (``scratchcnn e
 It never lies, whenever the process dies (Ctrl-C, a full disk, ``kill -9``), because of three rules:
 
 1. Every file is written atomically (files.py): a file on disk is whole, the old one or the new one.
-2. A file is written first, the record vouching for it (by its SHA-256) after. Readers (``open_run``) use
-   a file only when its bytes match the record; a file the record does not vouch for belongs to no run
-   they know of, and is refused. (Killed between the two steps, the folder holds a newer file than the
-   record: refused too, until the next run.)
+2. A file is vouched for by its SHA-256 in the record, and readers (``open_run``) use a file only when its
+   bytes match. A checkpoint is saved in three steps: the new weights and history are written under
+   hidden names (``.next-model.weights.npz``), the record adds them as ``"saving"``, then they are renamed
+   into place and the record moves them to ``"files"``. Killed at any point, the files on disk are all of
+   the last saved epoch or all of the new one, and the record knows both; only a kill between the two
+   renames (microseconds) leaves a pair that readers refuse as not vouched for.
 3. A new run leaves an older run's folder untouched until its first epoch is complete; then, before
    saving anything, it writes its own record (vouching for nothing yet) and removes the files of the old
    run and any half-written temporary files. Files that are not a run's (your notes.txt) are never touched.
@@ -40,6 +42,7 @@ from ..callbacks import Callback
 from ..files import write_json
 
 RECORD = "run.json"
+STAGED = ".next-"  # the prefix of a checkpoint's files before they are renamed into place
 WEIGHTS = "model.weights.npz"
 HISTORY = "history.json"
 # Every file a run writes, the figures of tools/report.py included: removed when a new run takes the folder.
@@ -134,20 +137,34 @@ class NewRun:
         self._write_record()
         for name in {*RUN_FILES, *(n for n in old_files if isinstance(n, str) and "/" not in n and n != RECORD)}:
             (self.folder / name).unlink(missing_ok=True)
-        for leftover in self.folder.glob(".*.partial"):  # temporary files of a killed writer (files.py)
-            leftover.unlink(missing_ok=True)
+        for pattern in (".*.partial", f"{STAGED}*"):  # temporary files of a killed writer (files.py, save)
+            for leftover in self.folder.glob(pattern):
+                leftover.unlink(missing_ok=True)
         self.taken = True
 
     def vouch(self, *names: str, **changes) -> None:
-        """Rule 2: the named files are written; record their SHA-256 (and ``changes``) in run.json."""
+        """The named files are written in place: record their SHA-256 (and ``changes``) in run.json."""
         for name in names:
             self.record["files"][name] = sha256_of(self.folder / name)
         self.record.update(changes)
         self._write_record()
 
+    def save(self, writers: dict, **changes) -> None:
+        """Rule 2: ``writers`` maps a file name to a function writing that file at the path it is given."""
+        staged = {name: self.folder / f"{STAGED}{name}" for name in writers}
+        for name, write in writers.items():
+            write(staged[name])
+        self.record["saving"] = {"files": {name: sha256_of(path) for name, path in staged.items()}, **changes}
+        self._write_record()
+        for name, path in staged.items():
+            os.replace(path, self.folder / name)
+        saving = self.record.pop("saving")
+        self.record["files"].update(saving.pop("files"))
+        self.record.update(saving)
+        self._write_record()
+
     def write_history(self, results: dict, **changes) -> None:
-        write_json(self.folder / HISTORY, {"run_id": self.run_id, **results})
-        self.vouch(HISTORY, **changes)
+        self.save({HISTORY: lambda path: write_json(path, {"run_id": self.run_id, **results})}, **changes)
 
     def checkpoint(self) -> Callback:
         return _Checkpoint(self)
@@ -188,11 +205,11 @@ class _Checkpoint(Callback):
         self.seconds.append(self.last_batch - self.started)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(float(value))
-        self.model.save_weights(run.folder / WEIGHTS)
-        write_json(run.folder / HISTORY, {"run_id": run.run_id, **history_facts(run.record), "epochs": epoch + 1,
-                                          "epochs_completed": epoch + 1, "test_loss": None, "test_accuracy": None,
-                                          "seconds_per_epoch": self.seconds, "history": self.history})
-        run.vouch(WEIGHTS, HISTORY, epochs_completed=epoch + 1)
+        history = {"run_id": run.run_id, **history_facts(run.record), "epochs": epoch + 1,
+                   "epochs_completed": epoch + 1, "test_loss": None, "test_accuracy": None,
+                   "seconds_per_epoch": self.seconds, "history": self.history}
+        run.save({WEIGHTS: self.model.save_weights, HISTORY: lambda path: write_json(path, history)},
+                 epochs_completed=epoch + 1)
 
 
 def history_facts(record: dict) -> dict:
@@ -205,7 +222,14 @@ class Run:
 
     def __init__(self, folder: Path, record: dict):
         self.folder = folder
-        self.record = record
+        saving = record.get("saving")
+        if isinstance(saving, dict) and isinstance(saving.get("files"), dict) and all(
+                (folder / name).is_file() and sha256_of(folder / name) == sha
+                for name, sha in saving["files"].items()):
+            # killed after renaming a checkpoint's files into place, before the record said so: it is saved
+            record = {**record, **{k: v for k, v in saving.items() if k != "files"},
+                      "files": {**record["files"], **saving["files"]}}
+        self.record = {k: v for k, v in record.items() if k != "saving"}
 
     def has(self, name: str) -> bool:
         return name in self.record.get("files", {})
@@ -225,7 +249,8 @@ class Run:
         return path
 
     def vouch(self, written) -> None:
-        """Figures ``scratchcnn plot`` drew again into the folder: the record vouches for the new ones."""
+        """Figures ``scratchcnn plot`` drew again into the folder: the record vouches for the new ones (the
+        record rewritten is the resolved one: a checkpoint found saved is then said so)."""
         names = [Path(path).name for path in written if Path(path).parent == self.folder]
         if names:
             for name in names:
