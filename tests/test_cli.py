@@ -196,3 +196,18 @@ def test_python_dash_m_runs_a_training(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "test accuracy" in result.stdout
     assert np.load(tmp_path / "model.weights.npz")["weight_000"].shape == (3, 3, 1, 28)
+
+
+def test_warm_up_changes_nothing_and_says_so_when_it_takes_long():
+    from scratchcnn import tutorial
+    (x, y), _ = tutorial.load_dataset("digits")
+    model = tutorial.build_model(input_shape=(8, 8, 1), seed=4)
+    before, state = [w.copy() for w in model.get_weights()], model.rng.bit_generator.state
+    said = []
+    seconds = tutorial.warm_up(model, x, y, say=lambda *a, **k: said.append((a, k.get("end", "\n"))), after=0.0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert model.rng.bit_generator.state == state and model.optimizer.iterations == 0
+    assert said[0] == ((tutorial.COMPILING,), "") and said[1] == ((f" done in {seconds:.1f} s",), "\n")  # one line
+    said.clear()
+    tutorial.warm_up(model, x, y, say=lambda *a, **k: said.append(a), after=60.0)
+    assert said == []                                                  # quick (the kernels are compiled): silent
