@@ -99,10 +99,10 @@ def test_every_option_has_help():
 
 def test_output_that_is_a_file_is_refused_before_loading_data(tmp_path, capsys):
     (tmp_path / "taken").write_text("a file")
-    assert main(["train", "--output", str(tmp_path / "taken"), "--data-dir", str(tmp_path), "--offline"]) == 1
+    assert main(["train", "--output", str(tmp_path / "taken"), "--data-dir", str(tmp_path), "--offline"]) == 74
     err = capsys.readouterr().err
-    assert err == (f"scratchcnn: error: --output {tmp_path / 'taken'} is a file, not a folder: give a folder for "
-                   "the run (it is created if missing)\n")                 # not the missing-MNIST message
+    assert err == (f"scratchcnn: error: {tmp_path / 'taken'}: Not a directory; a file is in the way where a folder "
+                   "is needed: remove or rename it, or choose another path\n")  # not the missing-MNIST message
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
@@ -111,10 +111,10 @@ def test_read_only_output_is_refused_before_loading_data(tmp_path, capsys):
     locked.mkdir()
     locked.chmod(0o555)
     try:
-        assert main(["train", "--dataset", "digits", "--output", str(locked / "run")]) == 1
+        assert main(["train", "--dataset", "digits", "--output", str(locked / "run")]) == 74  # file system
     finally:
         locked.chmod(0o755)
-    assert capsys.readouterr().err.startswith(f"scratchcnn: error: cannot write into --output {locked / 'run'}")
+    assert capsys.readouterr().err.startswith(f"scratchcnn: error: {locked / 'run'}: Permission denied; fix its")
 
 
 def test_a_new_run_replaces_the_old_runs_files_and_keeps_yours(tmp_path):

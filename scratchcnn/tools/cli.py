@@ -7,10 +7,13 @@
     scratchcnn predict my_digit.png --show steps.png    the digit in your own picture, and how it was prepared
     scratchcnn gradcheck             every analytic gradient against central differences
 
-Errors a user can cause (missing data, a wrong weights file) print one line and exit 1; ``--debug``
-shows the traceback instead.
+Errors a user can cause print one line, ``scratchcnn: error: ...`` naming the file and the fix, and exit
+with the status of their kind (``EXIT_STATUS``, docs/errors.md): 1 for bad data, weights or pictures, 2 for
+bad options, 74 when the file system refuses (permissions, read-only, full disk), 71 out of memory, 130
+Ctrl-C. ``--debug`` shows the traceback instead.
 """
 import argparse
+import errno
 import shlex
 import sys
 from pathlib import Path
@@ -80,6 +83,7 @@ def _cmd_train(args) -> int:
     run_folder.check_writable(out)  # before loading (or downloading) any data
     (x_train, y_train), (x_test, y_test) = _load("all", dataset, args.data_dir, args.offline)
     model = tutorial.build_model(input_shape=x_train.shape[1:], seed=args.seed)
+    model.fuse = args.fuse
     model.summary()
     print(f"Training on {len(x_train):,} {dataset} images, testing on {len(x_test):,} "
           f"(seed {args.seed}, batch {args.batch_size}, {args.epochs} epochs)", flush=True)
@@ -222,7 +226,12 @@ def _cmd_predict(args) -> int:
 def _cmd_gradcheck(args) -> int:
     from .. import gradcheck
 
-    results = gradcheck.run_suite()
+    if args.layer is not None:  # a layer of the user's: module:Name (docs/write-a-layer.md)
+        gradcheck.load_layer(args.layer)  # a bad name fails here, in one line
+        checks = gradcheck.user_layer_checks(args.layer, args.input_shape)
+    else:
+        checks = gradcheck.suite_checks()
+    results = [result for check in checks for result in check.run()]
     print(gradcheck.format_table(results))
     return 0 if all(r.passed for r in results) else 1
 
@@ -230,7 +239,7 @@ def _cmd_gradcheck(args) -> int:
 def _cmd_bench(args) -> int:
     from . import bench
 
-    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot))
+    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot, network=args.model))
     return 0
 
 
@@ -243,6 +252,17 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """argparse type: '6,6,3' -> (6, 6, 3)."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give sizes separated by commas, e.g. 6,6,3; got {text!r}") from None
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {text!r}")
+    return shape
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="skip scoring the test set after every epoch (it is scored once at the end)")
     train.add_argument("--verbose", type=int, choices=(0, 1), default=1,
                        help="1: a progress line per epoch (default); 0: only the summary and the score")
+    train.add_argument("--no-fuse", dest="fuse", action="store_false",
+                       help="run every layer's own forward and backward (no fused steps; slower, the same math)")
     train.set_defaults(run=_cmd_train)
 
     run_help = ("the folder 'scratchcnn train' wrote; its run.json says the dataset, the data folder and "
@@ -295,11 +317,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(run=_cmd_predict)
 
     check = commands.add_parser("gradcheck", help="check every analytic gradient against numerical ones")
+    check.add_argument("layer", nargs="?", default=None, metavar="MODULE:LAYER",
+                       help="check a layer of your own instead of the built-in suite, e.g. mylayers:LeakyReLU "
+                            "(a Layer class made with no arguments, imported from the current folder)")
+    check.add_argument("--input-shape", type=_shape, default=(6, 6, 3), metavar="H,W,C",
+                       help="the input shape (without the batch axis) for MODULE:LAYER (default: 6,6,3)")
     check.set_defaults(run=_cmd_gradcheck)
 
     bench = commands.add_parser("bench", help="time each layer, training and inference; peak memory")
     bench.add_argument("--no-compile-time", action="store_true",
                        help="skip measuring a first-ever run's numba compilation (15 to 30 s)")
+    bench.add_argument("--model", choices=("tutorial", "keras-convnet"), default="tutorial",
+                       help="the tutorial network (batch 32, default) or Keras's MNIST convnet example "
+                            "(two Conv2D + relu, batch 128)")
     bench.add_argument("--plot", type=Path, metavar="PNG",
                        help="also draw the step's time per layer, fused beside unfused, into this file")
     bench.set_defaults(run=_cmd_bench)
@@ -307,7 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Every error a user can cause ends here as one line, ``scratchcnn: error: ...``,
+    with the exit status of its kind (``EXIT_STATUS``); ``--debug`` shows the traceback instead."""
+    args = build_parser().parse_args(argv)  # bad options: argparse's usage and exit status 2
     args.command_line = ["scratchcnn", *(sys.argv[1:] if argv is None else argv)]  # for the run's record
     from ..datasets import DataNotFoundError, DatasetError
 
@@ -317,11 +349,48 @@ def main(argv=None) -> int:
             raise DataNotFoundError(f"--data-dir {data_dir} is not a folder: give the folder that holds the four "
                                     "MNIST .gz files, or leave --data-dir out to use the cache")
         return args.run(args)
-    except (DatasetError, OSError, ValueError) as error:
-        if args.debug:
-            raise
-        print(f"scratchcnn: error: {error}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("\nscratchcnn: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_STATUS["interrupted"]
+    except (DatasetError, ValueError, OSError, MemoryError) as error:
+        if args.debug:
+            raise
+        kind, message = _explain(error)
+        print(f"scratchcnn: error: {message}", file=sys.stderr)
+        return EXIT_STATUS[kind]
+
+
+# The exit status of each kind of failure (docs/errors.md). 74 and 71 are EX_IOERR and EX_OSERR of the
+# BSD sysexits.h convention; 2 is argparse's own for bad options.
+EXIT_STATUS = {"input": 1, "usage": 2, "out of memory": 71, "file system": 74, "interrupted": 130}
+
+_OS_FIXES = {  # errno -> the fix, after the system's own words (Permission denied, No space left on device)
+    errno.EACCES: "fix its permissions, or choose a folder of your own (e.g. --output)",
+    errno.EPERM: "fix its permissions, or choose a folder of your own (e.g. --output)",
+    errno.EROFS: "choose a folder on a writable disk (e.g. --output)",
+    errno.ENOSPC: "free some space, or write to another disk (e.g. --output)",
+    errno.EDQUOT: "free some space, or write to another disk (e.g. --output)",
+    errno.EEXIST: "a file is in the way: remove or rename it, or choose another path",
+    errno.ENOTDIR: "a file is in the way where a folder is needed: remove or rename it, or choose another path",
+    errno.EISDIR: "it is a folder: give the path of a file",
+    errno.ENOENT: "check the path",
+}
+
+
+def _explain(error: BaseException) -> tuple[str, str]:
+    """(kind, one-line message) for an error that reached ``main``."""
+    if isinstance(error, MemoryError):
+        return "out of memory", ("out of memory: this computer has too little free memory for the command; close "
+                                 "other programs, or use a smaller --batch-size")
+    if isinstance(error, OSError) and error.errno is not None:  # raised by the system, about a path
+        path = error.filename if error.filename2 is None else error.filename2  # a rename: its target
+        where = f"{path}: " if path is not None else ""
+        fix = _OS_FIXES.get(error.errno, "check the path and the disk")
+        kind = "input" if error.errno == errno.ENOENT else "file system"
+        return kind, f"{where}{error.strerror or 'input/output error'}; {fix}"
+    return "input", _one_line(str(error))
+
+
+def _one_line(text: str, limit: int = 2000) -> str:
+    """A message kept to a readable size (a hostile file cannot make a megabyte of error)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -20,16 +20,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from ..files import atomic_write  # noqa: E402
+
 
 def _save(fig, path) -> Path:
-    """Write the figure as a PNG, atomically (files.py): a killed run never leaves half a picture."""
-    from ..files import atomic_write
-
+    """Write the figure atomically (files.atomic_write): a kill mid-write leaves the old figure, never a
+    0-byte or half-drawn one. The format comes from the suffix, as matplotlib's own savefig does."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path) as file:
-            fig.savefig(file, format="png", dpi=100, bbox_inches="tight")
+            fig.savefig(file, format=path.suffix[1:].lower() or "png", dpi=100, bbox_inches="tight")
     finally:
         plt.close(fig)
     return path
@@ -226,7 +227,7 @@ def plot_digit_prediction(steps: dict, probabilities: np.ndarray, path) -> Path:
 def plot_step_profile(profiles: dict, path) -> Path:
     """Stacked bars of one training step's time per layer and direction, one bar per way of running it.
 
-    profiles: {label: [(what, ms), ...]} as ``bench.layer_times`` returns them."""
+    profiles: {label: [(what, ms), ...]} as ``bench.step_times`` returns them."""
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.9 * len(profiles)), constrained_layout=True)
     labels = list(profiles)
     colors = plt.get_cmap("tab20").colors

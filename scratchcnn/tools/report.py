@@ -35,11 +35,6 @@ def classification_report(y_true, y_pred) -> str:
                           zero_division=0)
 
 
-def write_text(path: Path, text: str) -> None:
-    with atomic_write(path) as file:
-        file.write(text.encode())
-
-
 def write_report(model, x_test, y_test, out, results: dict | None = None, print_fn=print) -> list[Path]:
     """Every figure of a trained ``model`` on its test set, into folder ``out``; returns the files written.
 
@@ -67,7 +62,8 @@ def write_report(model, x_test, y_test, out, results: dict | None = None, print_
     written.append(plots.plot_confusion(matrix, out / "confusion.png"))
     report = classification_report(y_test, predicted)
     print_fn(f"Per-class scores on the test set ({len(y_test):,} images):\n{report}")
-    write_text(out / "classification_report.txt", report)
+    with atomic_write(out / "classification_report.txt") as file:  # never half-written
+        file.write(report.encode())
     written.append(out / "classification_report.txt")
 
     conv, pool = model.layers[0], model.layers[1]

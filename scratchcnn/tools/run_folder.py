@@ -29,6 +29,7 @@ It never lies, whenever the process dies (Ctrl-C, a full disk, ``kill -9``), bec
    run and any half-written temporary files. Files that are not a run's (your notes.txt) are never touched.
 """
 import datetime
+import errno
 import hashlib
 import json
 import os
@@ -62,29 +63,26 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_writable(folder: Path, option: str = "--output") -> None:
-    """Refuse, before any work is done, a ``folder`` that is a file or cannot be written into (or created).
+def check_writable(folder: Path) -> None:
+    """Refuse, before any work is done, a ``folder`` that is a file or cannot be written into (or created),
+    with the system's own error about it (the CLI says it in one line, with the fix).
 
     Nothing is created here: a refused command leaves no empty folder behind (``train`` creates it later)."""
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(f"{option} {folder} is a file, not a folder: give a folder for the run "
-                                 "(it is created if missing)")
     existing = folder
     while not existing.exists():  # the folder will be created inside its nearest existing parent
         existing = existing.parent if existing.parent != existing else Path(".")
-    if not existing.is_dir():
-        raise NotADirectoryError(f"cannot create {option} {folder}: {existing} is a file, not a folder")
+    if not existing.is_dir():  # the folder itself, or a parent of it, is a file
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
     try:
         if existing == folder:  # the real test: write a file there (and remove it)
             fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
             os.close(fd)
             os.unlink(probe)
         elif not os.access(existing, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as error:
-        raise PermissionError(f"cannot write into {option} {folder} ({error.strerror or error}): give a "
-                              "folder you can write to") from None
+        raise OSError(error.errno, error.strerror, str(folder)) from None
 
 
 def versions() -> dict:
