@@ -9,7 +9,7 @@
 run.json remembers the run, so the next commands need no options (``scratchcnn evaluate``, ``plot``,
 ``predict`` read the dataset, the data folder and the weights from it)::
 
-    {"run_id": "20261201-214502-3fa2c1", "status": "training" | "interrupted" | "finished",
+    {"run_id": "20261201-214502-3fa2c1", "status": "training" | "interrupted" | "stopped" | "finished",
      "dataset": "mnist", "data_dir": "/abs/path/to/mnist" (null for digits), "seed": 0,
      "epochs_asked": 10, "epochs_completed": 3, "batch_size": 32, "command": "scratchcnn train ...",
      "started": "2026-12-01T21:45:02+00:00", "versions": {"scratchcnn": ..., "python": ..., ...},
@@ -257,8 +257,8 @@ class Run:
 
     def describe(self) -> str:
         r = self.record
-        status = {"finished": "", "interrupted": ", interrupted",
-                  "training": ", still training or stopped"}.get(r.get("status"), "")
+        status = {"finished": "", "interrupted": ", interrupted", "stopped": ", stopped early (a NaN loss)",
+                  "training": ", still training or killed"}.get(r.get("status"), "")
         return f"run {r.get('run_id')}: epoch {r.get('epochs_completed')} of {r.get('epochs_asked')}{status}"
 
 
