@@ -171,12 +171,15 @@ class Sequential:
         return [g for layer in self.layers for g in layer.grads]
 
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        self._plan = None  # the loss decides whether the softmax head is fused
-        metrics = list(metrics or [])
+        """Choose the optimizer ('adam', 'sgd', 'rmsprop' or an object), the loss ('sparse_categorical_crossentropy'
+        for integer labels, 'categorical_crossentropy' for one-hot rows, or a loss object) and the metrics
+        (['accuracy'] or none). Everything is checked before anything is set."""
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics or [])
         if any(m not in ("accuracy", "acc") for m in metrics):
             raise ValueError(f"unknown metrics {metrics!r}: scratchcnn implements 'accuracy'")
+        optimizer, loss = optimizers.get(optimizer), losses.get(loss)
+        self.optimizer, self.loss = optimizer, loss
+        self._plan = None  # the loss decides whether the softmax head is fused
         self.metrics = ["accuracy"] if metrics else []
 
     # --- checking what the user hands us (scratchcnn/checks.py) --------------------------------------------
@@ -212,8 +215,12 @@ class Sequential:
         return [loss, accuracy] if self.metrics else [loss]
 
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int = 1, shuffle: bool = True,
-            validation_data=None, callbacks=None) -> History:
+            validation_data=None, callbacks=None, validation_split: float = 0.0) -> History:
         """Train for ``epochs`` passes over (x, y) in shuffled batches; returns the ``History``.
+
+        ``validation_split=0.1`` holds out the *last* 10% of x and y (taken before any shuffling, as Keras
+        does) and reports ``val_loss`` and ``val_accuracy`` on it after each epoch; ``validation_data``, when
+        given, takes its place.
 
         Nothing is lost when training goes wrong (docs/errors.md):
 
@@ -228,8 +235,12 @@ class Sequential:
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         epochs = checks.count(epochs, "epochs", minimum=0)
         callbacks = checks.callbacks(callbacks)
+        n_samples = len(checks.as_batch(x)) if validation_data is None else None  # before any building
+        validation_split = checks.validation_split(validation_split, n_samples)
         x, y = self._prepare_xy(x, y)
-        if validation_data is not None:
+        if validation_split and validation_data is None:  # Keras: validation_data overrides the split
+            x, y, validation_data = checks.split_off_validation(x, y, validation_split)
+        elif validation_data is not None:
             validation_data = self._prepare_xy(*checks.validation_pair(validation_data), what="validation_data x")
         logged = ["loss", *self.metrics]  # what each epoch's logs hold (ModelCheckpoint checks its fields)
         logged += [f"val_{name}" for name in logged] if validation_data is not None else []
@@ -269,7 +280,7 @@ class Sequential:
                     loss_sum += loss * len(batch)
                     correct_sum += accuracy * len(batch)
                     seen += len(batch)
-                    logs = {"loss": loss_sum / seen, "accuracy": correct_sum / seen}
+                    logs = self._logs(loss_sum / seen, correct_sum / seen)
                     bar.update(step + 1, logs)
                     for callback in callbacks:
                         callback.on_train_batch_end(step, dict(logs))
@@ -285,7 +296,7 @@ class Sequential:
                 if validation_data is not None:
                     # in fit's batch size, as Keras does: bigger batches only raise the peak memory
                     val_loss, val_accuracy = self._evaluate(*validation_data, batch_size=batch_size)
-                    logs.update(val_loss=val_loss, val_accuracy=val_accuracy)
+                    logs.update(self._logs(val_loss, val_accuracy, prefix="val_"))
                 bar.finish(logs)
                 history.append(epoch, logs, seconds)
                 for callback in callbacks:  # e.g. ModelCheckpoint: the same weights go to disk
@@ -306,6 +317,13 @@ class Sequential:
         for callback in callbacks:
             callback.on_train_end()
         return history
+
+    def _logs(self, loss: float, accuracy: float, prefix: str = "") -> dict[str, float]:
+        """The numbers an epoch reports, under Keras's names: loss, and accuracy when compiled with it."""
+        logs = {f"{prefix}loss": loss}
+        if self.metrics:
+            logs[f"{prefix}accuracy"] = accuracy
+        return logs
 
     def _snapshot(self):
         """A copy of everything a training step changes: the weights and the optimizer's state (Adam's
@@ -449,7 +467,7 @@ class Sequential:
                 raise weights_file.WeightsFileError(f"{path} records no input shape (saved from a model never "
                                                     "built): build this model first, then load")
             wanted["input_shape"] = saved["input_shape"]
-        if saved != wanted:
+        if not weights_file.same_architecture(saved, wanted):
             raise weights_file.WeightsFileError(
                 f"{path} holds weights of another architecture:\n  file:  {weights_file.describe(saved)}\n"
                 f"  model: {weights_file.describe(wanted)}")

@@ -32,7 +32,7 @@ import numpy as np
 
 from .kernels import conv_pool_backward, conv_pool_forward
 from .layers import Activation, Conv2D, Dense, MaxPooling2D, Softmax
-from .losses import SparseCategoricalCrossentropy
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 
 class LayerStep:
@@ -82,7 +82,8 @@ class ConvPoolStep:
         relu = conv.activation.name == "relu"  # no gradient where relu(max z) is flat, i.e. the max is <= 0
         dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size)
         conv.grads[0][...] = dw
-        conv.grads[1][...] = db
+        if conv.use_bias:                      # Conv2D(use_bias=False) has no bias gradient to fill
+            conv.grads[1][...] = db
         return None
 
 
@@ -110,7 +111,7 @@ class SoftmaxCrossEntropyStep:
         return self.layers[0].backward_logits(dz)
 
 
-_CROSSENTROPY = (SparseCategoricalCrossentropy,)
+_CROSSENTROPY = (SparseCategoricalCrossentropy, CategoricalCrossentropy)
 
 
 class Plan:

@@ -139,9 +139,10 @@ def closed_port_url() -> str:
 
 
 def test_download_failure_is_said_once_in_cli_words(tmp_path, capsys, monkeypatch):
+    import dataclasses
     from scratchcnn.datasets import mnist
     mirrors = (closed_port_url(), closed_port_url())
-    monkeypatch.setattr(mnist, "MIRRORS", mirrors)
+    monkeypatch.setattr(mnist, "DATASET", dataclasses.replace(mnist.DATASET, mirrors=mirrors))
     assert main(["train", "--data-dir", str(tmp_path), "--output", str(tmp_path / "run"), "--epochs", "1"]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""                                           # nothing on stdout

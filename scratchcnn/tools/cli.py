@@ -23,32 +23,41 @@ import numpy as np
 
 def _add_data_args(parser: argparse.ArgumentParser, reads_a_run: bool = False) -> None:
     default = ("default: the run's own, from its run.json, else mnist" if reads_a_run else "default: mnist")
-    parser.add_argument("--dataset", choices=("mnist", "digits"), default=None,
-                        help="mnist (downloaded once, or read from --data-dir) or scikit-learn's bundled "
-                             f"8x8 digits (no download); {default}")
+    parser.add_argument("--dataset", choices=("mnist", "fashion_mnist", "digits"), default=None,
+                        help="mnist or fashion_mnist (downloaded once, or read from --data-dir) or "
+                             f"scikit-learn's bundled 8x8 digits (no download); {default}")
     where = ("the folder the run was trained on, from its run.json, else " if reads_a_run else "")
     parser.add_argument("--data-dir", type=Path, default=None, metavar="FOLDER",
-                        help=f"folder with the MNIST .gz files (default: {where}$SCRATCHCNN_DATA, else the "
-                             "per-user cache ~/.cache/scratchcnn/mnist, downloading what is missing)")
+                        help=f"folder with the four .gz files (default: {where}$SCRATCHCNN_DATA for mnist, "
+                             "$SCRATCHCNN_FASHION_DATA for fashion_mnist, else the per-user cache "
+                             "~/.cache/scratchcnn/mnist or .../fashion-mnist, downloading what is missing)")
     parser.add_argument("--offline", action="store_true",
-                        help="never download: fail with a message if the MNIST files are missing")
+                        help="never download: fail with a message if the files are missing")
 
 
-def _cli_words(error, dataset_note: str = "") -> Exception:
+def _idx_module(dataset: str):
+    """The loader module of an MNIST-format dataset ('mnist', 'fashion_mnist'), None for the bundled digits."""
+    from .. import datasets
+
+    return getattr(datasets, dataset) if dataset in ("mnist", "fashion_mnist") else None
+
+
+def _cli_words(error, dataset: str, dataset_note: str = "") -> Exception:
     """A loader error, said in command-line words (the loader's own message speaks of path= and load_data)."""
     from ..datasets import DataNotFoundError, DatasetError, DownloadError
-    from ..datasets.mnist import FILES
+    from ..datasets.loader import FILES
 
-    hand = (f"put the MNIST files ({', '.join(FILES)}) in a folder and give --data-dir FOLDER{dataset_note}, "
+    title = _idx_module(dataset).DATASET.title
+    hand = (f"put the {title} files ({', '.join(FILES)}) in a folder and give --data-dir FOLDER{dataset_note}, "
             "or use --dataset digits, which needs no download")
     if isinstance(error, DataNotFoundError) and error.missing:
-        return DatasetError(f"MNIST files missing from {error.directory}: {', '.join(error.missing)}. Fix: "
-                            f"{hand}, or leave out --offline to download them (about 11 MB)")
+        return DatasetError(f"{title} files missing from {error.directory}: {', '.join(error.missing)}. Fix: "
+                            f"{hand}, or leave out --offline to download them")
     if isinstance(error, DownloadError) and error.failures:
         tried = "; ".join(f"{url}: {reason}" for url, reason in error.failures)
         return DatasetError(f"could not download {error.name} into {error.directory} ({tried}). Fix: {hand}")
     if isinstance(error, DownloadError) and error.directory is not None:
-        return DatasetError(f"cannot create the folder {error.directory} for the MNIST files: give --data-dir "
+        return DatasetError(f"cannot create the folder {error.directory} for the {title} files: give --data-dir "
                             "FOLDER, a folder you can write to or one that holds the files")
     return error
 
@@ -63,14 +72,13 @@ def _load(what: str, dataset: str, data_dir: Path | None, offline: bool, note: s
             return tutorial.load_test_set(dataset, data_dir, download=not offline)
         return tutorial.load_dataset(dataset, data_dir, download=not offline)
     except (DataNotFoundError, DownloadError) as error:
-        raise _cli_words(error, note) from None
+        raise _cli_words(error, dataset, note) from None
 
 
 def _data_folder(dataset: str, data_dir: Path | None) -> str | None:
-    """The absolute folder MNIST is read from (what run.json remembers), None for the bundled digits."""
-    from ..datasets import mnist
-
-    return str(mnist.data_dir(data_dir).resolve()) if dataset == "mnist" else None
+    """The absolute folder the files are read from (what run.json remembers), None for the bundled digits."""
+    module = _idx_module(dataset)
+    return str(module.data_dir(data_dir).resolve()) if module is not None else None
 
 
 def _cmd_train(args) -> int:
