@@ -3,7 +3,7 @@
 Each function draws one figure from plain arrays and knows nothing of models; scratchcnn/report.py decides
 what goes in (``scratchcnn train`` and ``scratchcnn plot`` call it), docs/figures.md shows the results.
 
-    plot_predictions       the tutorial's figure: a few images titled 'Predicted Label: N'
+    plot_predictions       the tutorial's figure: a few images titled 'Predicted Label: N' (and the true one)
     plot_prediction_grid   many images, the wrong ones framed in red with their true label
     plot_curves            loss and accuracy per epoch, training and validation
     plot_confusion         the confusion matrix, every count written in its cell
@@ -37,13 +37,14 @@ def _save(fig, path) -> Path:
 
 
 def plot_predictions(images: np.ndarray, predicted: np.ndarray, path, true_labels=None) -> Path:
-    """The tutorial's figure: each image titled 'Predicted Label: N' (red when it is wrong)."""
+    """The tutorial's figure: each image titled 'Predicted Label: N'; a wrong one in red, with its true label."""
     n = len(images)
     fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.8), squeeze=False)
     for k, ax in enumerate(axes[0]):
         ax.imshow(_image_2d(images[k]), cmap="Greys")
         wrong = true_labels is not None and true_labels[k] != predicted[k]
-        ax.set_title(f"Predicted Label: {predicted[k]}", color="red" if wrong else "black", fontsize=10)
+        title = f"Predicted Label: {predicted[k]}" + (f"\n(true label: {true_labels[k]})" if wrong else "")
+        ax.set_title(title, color="red" if wrong else "black", fontsize=10)
         ax.axis("off")
     return _save(fig, path)
 
