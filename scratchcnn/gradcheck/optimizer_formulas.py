@@ -33,14 +33,15 @@ def keras_adam_reference(params0, grads_sequence, lr=0.001, beta_1=0.9, beta_2=0
     return params
 
 
-def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12) -> list[GradCheckResult]:
-    """Run scratchcnn's Adam (the fused numba kernel) and keras_adam_reference from the same
-    start with the same gradients, in float64; compare how far each parameter moved."""
+def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12, optimizer=None) -> list[GradCheckResult]:
+    """Run scratchcnn's Adam (the fused numba kernel; or ``optimizer``, an Adam of your own) and
+    keras_adam_reference from the same start with the same gradients, in float64; compare how far each
+    parameter moved."""
     rng = np.random.default_rng(seed)
     start = [rng.standard_normal((3, 3, 2, 4)), rng.standard_normal(4)]       # a kernel and a bias
     grads = [[g * 10.0 ** rng.uniform(-4, 1) for g in (rng.standard_normal(p.shape) for p in start)]
              for _ in range(steps)]                                             # magnitudes from 1e-4 to 10
-    adam = Adam()
+    adam = optimizer if optimizer is not None else Adam()
     params = [p.copy() for p in start]
     for step_grads in grads:
         adam.step(params, step_grads)
@@ -48,7 +49,7 @@ def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12) -> list[GradCh
     results = []
     for name, p0, p, ref in zip(["kernel", "bias"], start, params, expected):
         error = relative_error(p - p0, ref - p0)
-        results.append(GradCheckResult(f"Adam() {steps} steps vs Keras formula", name, p.shape, p.size,
+        results.append(GradCheckResult(f"{type(adam).__name__}() {steps} steps vs Keras formula", name, p.shape, p.size,
                                        error, error <= tol, tol))
     return results
 
