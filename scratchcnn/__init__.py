@@ -10,14 +10,14 @@ Where things live, in the order the data meets them: ``datasets/`` -> ``model.py
 ``layers/`` (forward, backward) -> ``losses.py`` -> ``optimizers.py``; the fast loops in ``kernels/``.
 """
 from . import activations, callbacks, datasets, keras, layers, losses, nn, optimizers
-from .layers import Activation, Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
+from .layers import Activation, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D, ReLU, Softmax
 from .model import History, Sequential
 from .optimizers import SGD, Adam
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Sequential", "History", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU",
+    "Sequential", "History", "Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU",
     "Softmax", "Adam", "SGD", "activations", "callbacks", "datasets", "keras", "layers", "losses", "nn",
     "optimizers",
 ]

@@ -6,8 +6,11 @@
              dz = a * (da - sum_k(da_k * a_k))  (the Jacobian-vector product; see docs/layers/softmax-crossentropy.md)
 
 An activation is stateless: ``backward`` receives the ``z`` and ``a`` of the forward pass from the layer
-that owns them. Calling an activation applies it, so ``scratchcnn.nn.relu(x)`` works like ``tf.nn.relu``.
+that owns them, and ``kinks(z)`` tells the gradient checker where its derivative jumps (relu at 0).
+Calling an activation applies it, so ``scratchcnn.nn.relu(x)`` works like ``tf.nn.relu``.
 """
+import math
+
 import numpy as np
 
 
@@ -22,6 +25,10 @@ class ActivationFunction:
 
     def backward(self, z: np.ndarray, a: np.ndarray, da: np.ndarray) -> np.ndarray:
         raise NotImplementedError
+
+    def kinks(self, z: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """(what decides the smooth piece, the smallest distance of z to a kink); smooth: ([], inf)."""
+        return [], math.inf
 
     def __repr__(self) -> str:
         return self.name
@@ -45,6 +52,9 @@ class ReluFunction(ActivationFunction):
 
     def backward(self, z, a, da):
         return da * (z > 0)
+
+    def kinks(self, z):
+        return [z > 0], float(np.min(np.abs(z)))  # the on/off pattern; how close a unit is to switching
 
 
 class SoftmaxFunction(ActivationFunction):

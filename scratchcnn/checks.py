@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 
-from . import losses
 from .callbacks import Callback
 
 
@@ -61,10 +60,10 @@ def as_model_input(x: np.ndarray, input_shape: tuple[int, ...], dtype, what: str
                      "every input must be a finite number; drop or repair those samples")
 
 
-def as_labels(y, n_samples: int, n_classes: int, what: str = "x") -> np.ndarray:
-    """Integer class labels, one per sample of ``what``."""
+def as_labels(y, n_samples: int, n_classes: int, loss, what: str = "x") -> np.ndarray:
+    """The targets the loss takes (integer classes, or one-hot rows), one per sample of ``what``."""
     what_y = what[:-1] + "y"  # "x" -> "y", "validation_data x" -> "validation_data y"
-    y = losses.check_labels(y, n_classes, what=what_y)
+    y = loss.targets(y, n_classes, what_y)
     if len(y) != n_samples:
         raise ValueError(f"{what} has {n_samples} samples but its labels have {len(y)} ({what_y}): they must "
                          "match, one label per sample")

@@ -77,9 +77,20 @@ class SparseCategoricalCrossentropy:
         self.from_logits = from_logits
 
     def __call__(self, y_true, y_pred) -> float:
-        y = check_labels(y_true, y_pred.shape[1])
+        return self.forward_backward(y_pred, check_labels(y_true, y_pred.shape[1]))[0]
+
+    def targets(self, y, n_classes: int, what: str = "y") -> np.ndarray:
+        """The user's labels, checked: integer classes (N,)."""
+        return check_labels(y, n_classes, what)
+
+    def forward_backward(self, output: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(mean loss, dL/doutput): output is logits if from_logits, else probabilities."""
         fn = sparse_categorical_crossentropy_from_logits if self.from_logits else sparse_categorical_crossentropy
-        return fn(y_pred, y)[0]
+        return fn(output, y)
+
+    def forward_backward_logits(self, z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(mean loss, dL/dz) from the logits z behind a softmax: the fused softmax + cross-entropy head."""
+        return sparse_categorical_crossentropy_from_logits(z, y)
 
 
 def get(identifier) -> SparseCategoricalCrossentropy:

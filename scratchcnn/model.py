@@ -1,13 +1,13 @@
 """Sequential: a stack of layers, trained the Keras way.
 
-One training step (``train_on_batch``) is the whole data path:
+One training step (``train_on_batch``) is the whole data path, walked along the model's plan
+(scratchcnn/plan.py: each layer's own forward and backward, except where a fused step is declared):
 
-    x (N, 28, 28, 1) -> layer.forward for each layer -> probabilities (N, 10)
-                                         (a Conv2D -> MaxPooling2D pair as one step: fusion.py)
-    loss and dL/dlogits                  (scratchcnn/losses.py)
-    layer.backward for each layer, last to first: each fills its own grads and returns dL/dinput
-                                         (that pair again as one step)
-    optimizer.step(params, grads)        (scratchcnn/optimizers.py)
+    x (N, 28, 28, 1) -> plan.forward: layer.forward for each layer -> probabilities (N, 10)
+    plan.loss: the loss and its gradient                          (scratchcnn/losses.py)
+    plan.backward: layer.backward for each layer, last to first: each fills its own grads and returns
+                   dL/dinput
+    optimizer.step(params, grads)                                 (scratchcnn/optimizers.py)
 
 ``fit`` just shuffles the data once per epoch, cuts it into batches, runs that step on each and prints
 Keras's progress line. All randomness (initial weights, shuffling, dropout masks) comes from one
@@ -24,10 +24,12 @@ import time
 
 import numpy as np
 
-from . import checks, fusion, losses, optimizers, weights_file
+from . import checks, losses, optimizers, weights_file
 from .callbacks import TrainingInterrupted
 from .interrupt import CtrlC
 from .layers.base import Layer
+from .layers.input import Input
+from .plan import Plan
 from .progress import ProgressBar
 from .kernels.threads import single_threaded_blas
 
@@ -47,6 +49,12 @@ class History:
             self.history.setdefault(key, []).append(float(value))
 
 
+def _correct(output: np.ndarray, y: np.ndarray) -> int:
+    """How many rows have their largest output at the label (y: classes (N,), or one-hot rows (N, K))."""
+    labels = y if y.ndim == 1 else y.argmax(axis=1)
+    return int(np.count_nonzero(output.argmax(axis=1) == labels))
+
+
 def _snake_case(name: str) -> str:
     out = ""
     for i, ch in enumerate(name):
@@ -58,7 +66,7 @@ def _snake_case(name: str) -> str:
 
 class Sequential:
     def __init__(self, layers: list[Layer] | None = None, name: str = "sequential", seed: int | None = None,
-                 dtype="float32"):
+                 dtype="float32", fuse: bool = True):
         self.name = name
         self.layers: list[Layer] = []
         self.dtype = np.dtype(dtype)
@@ -71,29 +79,50 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.stop_training = False  # set by fit on a NaN loss, or by a callback to stop training
-        self.fuse = True  # run Conv2D -> MaxPooling2D as one step (fusion.py); False: each layer on its own
+        self._fuse = bool(fuse)  # fused steps where plan.py declares them; False: every layer's own code
+        self._plan: Plan | None = None
+        self._input: Input | None = None
         for layer in layers or []:
             self.add(layer)
 
     # --- building ------------------------------------------------------------------------------------------
     def add(self, layer: Layer) -> None:
+        """Append a layer. Also takes, as Keras does, an ``Input(shape=...)`` first (it builds the model at
+        once) and a whole model, whose layers (and their trained weights) become this model's."""
+        if isinstance(layer, Input):
+            if self.layers:
+                raise ValueError("Input(shape=...) must come first, before any layer")
+            self._input = layer
+            return
+        if isinstance(layer, Sequential):
+            if not layer.layers:
+                raise ValueError(f"model {layer.name!r} has no layers to add")
+            for inner in layer.layers:  # the same layer objects: the weights are shared, as in Keras
+                self.add(inner)
+            return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add needs a scratchcnn layer, got {type(layer).__name__}")
-        base = layer.name or _snake_case(type(layer).__name__)
-        taken = {existing.name for existing in self.layers}
-        name, k = base, 0
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        layer.name = name
+        if layer.name is None or any(existing.name == layer.name for existing in self.layers):
+            base = layer.name or _snake_case(type(layer).__name__)
+            taken = {existing.name for existing in self.layers}
+            name, k = base, 0
+            while name in taken:
+                k += 1
+                name = f"{base}_{k}"
+            layer.name = name
+        self._plan = None
         if self.built:  # the shapes are known: build the new layer on top of the last one at once
             layer.compute_output_shape(self.layers[-1].output_shape)  # a layer that cannot fit changes nothing
-            layer.build(self.layers[-1].output_shape, self.dtype, self.rng)
+            if not (layer.built and layer.input_shape == self.layers[-1].output_shape):
+                layer.build(self.layers[-1].output_shape, self.dtype, self.rng)
+            layer.needs_input_grad = True
             self.layers.append(layer)
             return
         self.layers.append(layer)
-        if len(self.layers) == 1 and layer.input_shape is not None:
-            self.build(layer.input_shape)  # like Keras: an input_shape on the first layer builds at once
+        if len(self.layers) == 1:  # like Keras: an Input, or an input_shape on the first layer, builds at once
+            shape = self._input.shape if self._input is not None else layer.input_shape
+            if shape is not None:
+                self.build(shape)
 
     def build(self, input_shape: tuple[int, ...]) -> None:
         """Create every layer's weights, walking the shape through the stack."""
@@ -104,10 +133,34 @@ class Sequential:
         for layer in self.layers:  # walk the shapes first: layers in an order that cannot work (a Dense on
             shape = layer.compute_output_shape(shape)  # images) fail here, naming the layer, before any
         self.input_shape = shape = input_shape         # weights are drawn from the seeded generator
-        for layer in self.layers:
-            shape = layer.build(shape, self.dtype, self.rng)
-        self.layers[0].needs_input_grad = False
+        for k, layer in enumerate(self.layers):
+            if layer.built and layer.input_shape == shape and layer.dtype == self.dtype:
+                shape = layer.output_shape     # a layer of a model added whole keeps its trained weights
+            else:
+                shape = layer.build(shape, self.dtype, self.rng)
+            layer.needs_input_grad = k > 0     # nobody needs d(loss)/d(images)
         self.built = True
+        self._plan = None
+
+    @property
+    def fuse(self) -> bool:
+        """Whether fused steps run (scratchcnn/plan.py); set False to run every layer's own code."""
+        return self._fuse
+
+    @fuse.setter
+    def fuse(self, value: bool) -> None:
+        self._fuse = bool(value)
+        self._plan = None
+
+    @property
+    def plan(self) -> Plan:
+        """The steps fit, evaluate and predict run, made from the layers, the loss and ``fuse``."""
+        if self._plan is None:
+            if not self.built:
+                raise ValueError("the model is not built yet: give the first layer an input_shape, or call "
+                                 "fit/predict/build first")
+            self._plan = Plan(self.layers, self.loss, self.fuse)
+        return self._plan
 
     @property
     def params(self) -> list[np.ndarray]:
@@ -120,6 +173,7 @@ class Sequential:
     def compile(self, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=("accuracy",)):
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
+        self._plan = None  # the loss decides whether the softmax head is fused
         metrics = list(metrics or [])
         if any(m not in ("accuracy", "acc") for m in metrics):
             raise ValueError(f"unknown metrics {metrics!r}: scratchcnn implements 'accuracy'")
@@ -134,7 +188,7 @@ class Sequential:
 
     def _prepare_xy(self, x, y, what: str = "x"):
         x = self._prepare_x(x, what, stacklevel=5)  # warnings point at the user's fit/evaluate call
-        return x, checks.as_labels(y, len(x), self.layers[-1].output_shape[-1], what)
+        return x, checks.as_labels(y, len(x), self.layers[-1].output_shape[-1], self.loss, what)
 
     def _check_compiled(self):
         if self.optimizer is None:
@@ -142,50 +196,13 @@ class Sequential:
                                "metrics=['accuracy']) before training or evaluating")
 
     # --- the data path ---------------------------------------------------------------------------------
-    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
-        index = 0
-        while index < len(self.layers):
-            layer = self.layers[index]
-            if fusion.fused_at(self, index):  # Conv2D -> MaxPooling2D: one step (fusion.py)
-                x = fusion.forward(layer, self.layers[index + 1], x, training)
-                index += 2
-            else:
-                x = layer.forward(x, training=training)
-                index += 1
-        return x
-
-    def _fused_softmax(self) -> bool:
-        """True when the last layer ends in softmax and the loss takes probabilities: then loss and gradient
-        come from the logits (stable, and the softmax's Jacobian cancels into p - onehot)."""
-        activation = getattr(self.layers[-1], "activation", None)
-        return (activation is not None and activation.name == "softmax" and not self.loss.from_logits)
-
-    def _loss_and_grad(self, output: np.ndarray, y: np.ndarray):
-        if self._fused_softmax():
-            return losses.sparse_categorical_crossentropy_from_logits(self.layers[-1].z, y)
-        if self.loss.from_logits:
-            return losses.sparse_categorical_crossentropy_from_logits(output, y)
-        return losses.sparse_categorical_crossentropy(output, y)
-
-    def _backward(self, grad: np.ndarray) -> None:
-        last = self.layers[-1]
-        grad = last.backward(grad, skip_activation=True) if self._fused_softmax() else last.backward(grad)
-        index = len(self.layers) - 2
-        while index >= 0:
-            layer = self.layers[index]
-            if fusion.fused_at(self, index - 1):  # Conv2D -> MaxPooling2D: one step (fusion.py)
-                fusion.backward(self.layers[index - 1], layer, grad)
-                index -= 2
-            else:
-                grad = layer.backward(grad)
-                index -= 1
-
     def _train_step(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        output = self._forward(x, training=True)
-        loss, grad = self._loss_and_grad(output, y)
-        self._backward(grad.astype(self.dtype, copy=False))
+        plan = self.plan
+        output = plan.forward(x, training=True)
+        loss, grad = plan.loss(output, y)
+        plan.backward(grad.astype(self.dtype, copy=False))
         self.optimizer.step(self.params, self.grads)
-        return loss, float(np.mean(output.argmax(axis=1) == y))
+        return loss, _correct(output, y) / len(y)
 
     def train_on_batch(self, x, y) -> list[float]:
         """One step on one batch; returns [loss, accuracy] of that batch (before the update)."""
@@ -306,10 +323,10 @@ class Sequential:
         for step in range(steps):
             xb = x[step * batch_size:(step + 1) * batch_size]
             yb = y[step * batch_size:(step + 1) * batch_size]
-            output = self._forward(xb, training=False)
-            loss, _ = self._loss_and_grad(output, yb)
+            output = self.plan.forward(xb, training=False)
+            loss, _ = self.plan.loss(output, yb)
             loss_sum += loss * len(xb)
-            correct += float(np.sum(output.argmax(axis=1) == yb))
+            correct += _correct(output, yb)
             seen = min((step + 1) * batch_size, len(x))
             bar.update(step + 1, {"loss": loss_sum / seen, "accuracy": correct / seen})
         logs = {"loss": loss_sum / len(x), "accuracy": correct / len(x)}
@@ -325,12 +342,18 @@ class Sequential:
             loss, accuracy = self._evaluate(x, y, batch_size, verbose)
         return [loss, accuracy] if self.metrics else [loss]
 
+    def __call__(self, x, training: bool = False) -> np.ndarray:
+        """``model(x)``: one forward pass over the whole of x, as Keras's; ``training=True`` turns dropout on."""
+        x = self._prepare_x(x)
+        with single_threaded_blas():
+            return self.plan.forward(x, training=bool(training)).copy()
+
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs (class probabilities for the tutorial network), in inference mode."""
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         x = self._prepare_x(x)
         with single_threaded_blas():
-            outputs = [self._forward(x[s:s + batch_size], training=False).copy()
+            outputs = [self.plan.forward(x[s:s + batch_size], training=False).copy()
                        for s in range(0, len(x), batch_size)]
         return np.concatenate(outputs)
 
@@ -360,10 +383,18 @@ class Sequential:
             lines.append(row(cells, "│"))
             lines.append(border("├", "┼", "┤", "─") if i < len(rows) - 1 else border("└", "┴", "┘", "─"))
         total = self.count_params()
-        size = total * self.dtype.itemsize
-        human = f"{size / 2**20:.2f} MB" if size >= 2**20 else f"{size / 2**10:.2f} KB"
-        lines += [f" Total params: {total:,} ({human})", f" Trainable params: {total:,} ({human})",
-                  " Non-trainable params: 0 (0.00 B)"]
+        trainable = sum(layer.count_trainable_params() for layer in self.layers)
+
+        def size(count):
+            n = count * self.dtype.itemsize
+            return f"{n / 2**20:.2f} MB" if n >= 2**20 else f"{n / 2**10:.2f} KB" if n >= 2**10 else f"{n:.2f} B"
+
+        lines += [f" Total params: {total:,} ({size(total)})", f" Trainable params: {trainable:,} ({size(trainable)})",
+                  f" Non-trainable params: {total - trainable:,} ({size(total - trainable)})"]
+        fused = self.plan.describe()
+        if fused:  # which layers run as one step (scratchcnn/plan.py), and how to turn it off
+            lines += [" Fused steps (model.fuse = False runs every layer's own code):"]
+            lines += [f"   {line}" for line in fused]
         for line in lines:
             print_fn(line)
 

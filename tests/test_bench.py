@@ -5,23 +5,22 @@ from scratchcnn.tools import bench
 from scratchcnn.tutorial import build_model
 
 
-def test_layer_times_cover_every_layer_forward_and_backward():
+def test_step_times_follow_the_plan_forward_and_backward():
     rng = np.random.default_rng(0)
     x, y = rng.random((32, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 32)
     for fuse in (True, False):
         model = build_model(seed=0)
         model.fuse = fuse
-        names = [name for name, ms in bench.layer_times(model, x, y, repeats=2)]
-        conv, pool, *rest = [layer.name for layer in model.layers]
-        first = [f"{conv} + {pool} forward (fused)"] if fuse else [f"{conv} forward", f"{pool} forward"]
-        assert [n for n in names if n.endswith("forward") or n.endswith("(fused)")][:1 if fuse else 2] == first
-        for name in rest:
-            assert f"{name} forward" in names
-        # backward runs from the last layer down to the first (whose input gradient nobody needs)
-        backward = [n for n in names if "backward" in n]
-        last = [f"{conv} + {pool} backward (fused)"] if fuse else [f"{pool} backward", f"{conv} backward"]
-        assert backward == [f"{name} backward" for name in reversed(rest)] + last
-        assert names[-1] == "Adam update"
+        names = [name for name, ms in bench.step_times(model, x, y, repeats=2)]
+        conv, pool, flatten, dense, dropout, dense_1 = [layer.name for layer in model.layers]
+        if fuse:
+            steps = [f"{conv} + {pool} (fused)", flatten, dense, dropout, f"{dense_1} (fused)"]
+        else:
+            steps = [conv, pool, flatten, dense, dropout, dense_1]
+        assert [n for n in names if n.endswith(" forward")] == [f"{s} forward" for s in steps]
+        # backward runs from the last step down to the first (whose input gradient nobody needs)
+        assert [n for n in names if n.endswith(" backward")] == [f"{s} backward" for s in reversed(steps)]
+        assert names[-1] == "optimizer update"
 
 
 def test_throughputs_and_warm_start_are_measured():

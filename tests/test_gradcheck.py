@@ -1,4 +1,4 @@
-"""Every backward pass in scratchcnn agrees with central differences (scratchcnn/gradcheck.py), and the
+"""Every backward pass in scratchcnn agrees with central differences (scratchcnn/gradcheck/), and the
 checker itself catches a wrong gradient, refuses kinks and float32, and reports what it measured.
 
 Each check of ``run_suite`` is its own test here: a layer configuration (its input gradient and each
@@ -40,8 +40,8 @@ def test_suite_covers_what_the_issue_asks():
 class ConvWithFlippedKernelGrad(Conv2D):
     """A classic bug: the kernel gradient comes out rotated by 180 degrees (convolution vs correlation)."""
 
-    def backward(self, dy, skip_activation=False):
-        dx = super().backward(dy, skip_activation)
+    def backward(self, dy):
+        dx = super().backward(dy)
         self.grads[0][...] = self.grads[0][::-1, ::-1].copy()
         return dx
 
@@ -49,8 +49,8 @@ class ConvWithFlippedKernelGrad(Conv2D):
 class DenseWithMeanBiasGrad(Dense):
     """Another classic: the bias gradient averaged over the batch instead of summed."""
 
-    def backward(self, dy, skip_activation=False):
-        dx = super().backward(dy, skip_activation)
+    def backward(self, dy):
+        dx = super().backward(dy)
         self.grads[1] /= dy.shape[0]
         return dx
 
@@ -119,7 +119,7 @@ def test_an_input_on_a_relu_kink_is_refused():
 def test_drawn_inputs_stay_away_from_kinks():
     layer = ReLU()
     check_layer(layer, (40,), batch=50)                               # 2000 draws from N(0, 1)
-    assert gradcheck.checker.distance_to_kink(layer, layer.z) > 10 * gradcheck.EPS
+    assert layer.kinks(layer.z)[1] > 10 * gradcheck.EPS
 
 
 def test_float32_is_refused():

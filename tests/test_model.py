@@ -427,29 +427,146 @@ def test_fused_conv_pool_gives_the_layers_own_outputs_and_gradients(activation):
     assert np.abs(grads[0][0]).max() > 0  # the conv kernel really got a gradient
 
 
+def _step_kinds(model):
+    return [(type(step).__name__, [layer.name for layer in step.layers]) for step in model.plan.steps]
+
+
 def test_fusion_applies_only_where_the_conv_needs_no_input_gradient():
-    from scratchcnn import fusion
+    from scratchcnn.plan import ConvPoolStep
     first = tutorial_like()
     first.build((28, 28, 1))
-    assert fusion.fusable(first.layers[0], first.layers[1])
+    assert ConvPoolStep.accepts(first.layers[0], first.layers[1])
     second = Sequential([
         Conv2D(2, 3, input_shape=(9, 9, 1)), Conv2D(3, 3), MaxPooling2D(2), Flatten(), Dense(2)])
     second.build((9, 9, 1))
-    assert not fusion.fusable(second.layers[1], second.layers[2])  # its input gradient is needed
+    assert not ConvPoolStep.accepts(second.layers[1], second.layers[2])  # its input gradient is needed
     strided = Sequential([Conv2D(2, 3, strides=2, input_shape=(9, 9, 1)), MaxPooling2D(2)])
     strided.build((9, 9, 1))
-    assert not fusion.fusable(strided.layers[0], strided.layers[1])
+    assert not ConvPoolStep.accepts(strided.layers[0], strided.layers[1])
 
 
-def test_a_model_ending_in_the_pair_runs_its_layers_on_their_own():
-    model = Sequential([Conv2D(2, 3, input_shape=(6, 6, 1)), MaxPooling2D(2)], seed=0, dtype="float64")
-    x = np.random.default_rng(0).standard_normal((3, 6, 6, 1))
-    y = model.predict(x)
-    assert y.shape == (3, 2, 2, 2)
-    assert model.layers[1].argmax is not None  # the pool's own forward ran: its backward could follow
-    from scratchcnn import fusion
-    assert fusion.fusable(model.layers[0], model.layers[1]) and not fusion.fused_at(model, 0)
+def test_the_plan_names_its_fused_steps_and_fuse_false_turns_them_off(capsys):
     tutorial = tutorial_like()
-    assert fusion.fused_at(tutorial, 0)
+    assert _step_kinds(tutorial) == [("ConvPoolStep", ["conv2d", "max_pooling2d"]), ("LayerStep", ["flatten"]),
+                                     ("LayerStep", ["dense"]), ("LayerStep", ["dropout"]),
+                                     ("SoftmaxCrossEntropyStep", ["dense_1"])]
+    tutorial.summary()
+    printed = capsys.readouterr().out
+    assert "conv2d + max_pooling2d: Conv2D + MaxPooling2D" in printed and "dense_1 (+ loss)" in printed
     tutorial.fuse = False
-    assert not fusion.fused_at(tutorial, 0)
+    assert {kind for kind, _ in _step_kinds(tutorial)} == {"LayerStep"}
+    tutorial.summary()
+    assert "Fused steps" not in capsys.readouterr().out
+    assert not Sequential([Dense(2, input_shape=(3,))], fuse=False).plan.steps[0].fused
+
+
+# --- a subclass of a built-in layer runs its own code (never a fused step) ---------------------------------
+class HalfPool(MaxPooling2D):
+    """A learner's variation: max pooling, halved."""
+
+    def forward(self, x, training=False):
+        return 0.5 * super().forward(x, training)
+
+    def backward(self, dy):
+        return super().backward(0.5 * dy)
+
+
+class AveragePoolByHand(MaxPooling2D):
+    """Average pooling written by subclassing MaxPooling2D (2x2, stride 2)."""
+
+    def forward(self, x, training=False):
+        n, h, w, c = x.shape
+        self.x_shape = x.shape
+        return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+    def backward(self, dy):
+        return np.repeat(np.repeat(dy, 2, axis=1), 2, axis=2) / 4
+
+    def kinks(self, x):
+        return [], float("inf")
+
+
+class TwiceDense(Dense):
+    def forward(self, x, training=False):
+        return 2.0 * super().forward(x, training)
+
+    def backward(self, dy):
+        return super().backward(2.0 * dy)
+
+
+def chained_forward(model, x):
+    for layer in model.layers:
+        x = layer.forward(x, training=False)
+    return x
+
+
+@pytest.mark.parametrize("pool_class", [HalfPool, AveragePoolByHand])
+def test_a_subclass_runs_its_own_code_in_fit_evaluate_and_predict(pool_class):
+    from scratchcnn.gradcheck import check_model
+    model = Sequential([Conv2D(4, 3, input_shape=(10, 10, 1)), pool_class((2, 2)), Flatten(),
+                        TwiceDense(10, activation="softmax")], seed=0, dtype="float64")
+    model.compile()
+    assert [type(step).__name__ for step in model.plan.steps] == ["LayerStep"] * 4
+    x = np.random.default_rng(0).random((6, 10, 10, 1))
+    y = np.arange(6)
+    np.testing.assert_allclose(model.predict(x), chained_forward(model, x), rtol=1e-13)
+    loss, _ = model.evaluate(x, y, verbose=0)
+    p = chained_forward(model, x)
+    assert loss == pytest.approx(-np.log(np.clip(p[np.arange(6), y], 1e-7, 1 - 1e-7)).mean(), rel=1e-12)
+    model.fit(x, y, epochs=2, verbose=0)
+    results = check_model(model, x[:2], y[:2])                # the checker handles it: every gradient right
+    assert results and all(r.passed for r in results), [(r.tensor, r.max_rel_error) for r in results]
+
+
+def test_the_checker_handles_a_subclass_with_the_parent_kinks():
+    from scratchcnn.gradcheck import check_layer
+    results = check_layer(HalfPool(2), (6, 6, 2), x=np.random.default_rng(0).permutation(72).reshape(1, 6, 6, 2) / 7.0)
+    assert all(r.passed for r in results)
+
+
+def test_a_model_ending_in_the_pair_trains_through_the_fused_step():
+    model = Sequential([Conv2D(2, 3, input_shape=(6, 6, 1)), MaxPooling2D(2), Flatten()], seed=0,
+                       dtype="float64")
+    model.compile(loss="sparse_categorical_crossentropy")
+    assert type(model.plan.steps[0]).__name__ == "ConvPoolStep"
+    x = np.random.default_rng(0).random((3, 6, 6, 1))
+    model.train_on_batch(x, np.array([0, 3, 7]))
+    fused_grads = [g.copy() for g in model.grads]
+    model.fuse = False
+    model.train_on_batch(x, np.array([0, 3, 7]))  # same weights? no: one Adam step happened; compare grads only
+    assert np.abs(fused_grads[0]).max() > 0
+
+
+# --- Keras's ways of writing a model: Input first, a model as a layer, model(x) ----------------------------
+def test_input_first_builds_the_model_and_is_not_a_layer(capsys):
+    import scratchcnn as tf
+    model = tf.keras.Sequential([tf.keras.Input(shape=(28, 28, 1)), Conv2D(4, 3), Flatten(), Dense(10)])
+    assert model.built and model.input_shape == (28, 28, 1) and len(model.layers) == 3
+    model.summary()
+    assert "Input" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="must come first"):
+        Sequential([Dense(2, input_shape=(3,)), tf.keras.Input(shape=(3,))])
+    with pytest.raises(ValueError, match="without the batch axis"):
+        tf.keras.Input(shape="28x28")
+
+
+def test_a_trained_model_is_a_layer_of_another_with_its_weights_shared():
+    from scratchcnn.layers import Softmax
+    base = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(8, activation="relu"), Dense(3)], seed=0)
+    base.compile(loss=__import__("scratchcnn").losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).random((6, 4, 4, 1), dtype=np.float32)
+    base.fit(x, np.arange(6) % 3, epochs=2, verbose=0)
+    logits = base.predict(x)
+    probability_model = Sequential([base, Softmax()])
+    assert probability_model.layers[:3] == base.layers            # the same layer objects
+    probabilities = probability_model.predict(x)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(probabilities, e / e.sum(axis=1, keepdims=True), rtol=1e-5)
+
+
+def test_calling_the_model_runs_one_forward_pass():
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(16), Dropout(0.5), Dense(3)], seed=0)
+    x = np.random.default_rng(0).random((5, 4, 4, 1))             # float64, as x / 255.0 gives
+    np.testing.assert_allclose(model(x), model.predict(x), rtol=1e-6)
+    assert not np.allclose(model(x, training=True), model(x))    # dropout on
+    assert model(x).dtype == np.float32

@@ -92,6 +92,6 @@ def test_bench_step_profile_plot(tmp_path):
     for fuse in (True, False):
         model = tutorial.build_model(seed=0)
         model.fuse = fuse
-        profiles[f"fuse={fuse}"] = bench.layer_times(model, x, y, repeats=2)
+        profiles[f"fuse={fuse}"] = bench.step_times(model, x, y, repeats=2)
     path = plot_step_profile(profiles, tmp_path / "step.png")
     assert_picture(path, min_height=100, min_width=300)

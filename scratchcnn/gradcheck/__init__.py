@@ -12,8 +12,8 @@ See docs/gradient-checking.md.
 from .checker import (EPS, TOL, GradCheckResult, KinkError, check_layer, check_loss, check_model, format_table,
                       numerical_gradient, relative_error, well_spaced)
 from .optimizer_formulas import check_adam, keras_adam_reference
-from .suite import SuiteCheck, run_suite, suite_checks, tutorial_model
+from .suite import SuiteCheck, load_layer, run_suite, suite_checks, tutorial_model, user_layer_checks
 
 __all__ = ["EPS", "TOL", "GradCheckResult", "KinkError", "check_layer", "check_loss", "check_model", "format_table",
            "numerical_gradient", "relative_error", "well_spaced", "check_adam", "keras_adam_reference",
-           "SuiteCheck", "run_suite", "suite_checks", "tutorial_model"]
+           "SuiteCheck", "load_layer", "run_suite", "suite_checks", "tutorial_model", "user_layer_checks"]

@@ -24,14 +24,18 @@ sample of ``max_coords`` for large ones), with a = analytic and n = numeric:
     max_rel_error = max |a - n| / max(|a| + |n|)        passes when <= 1e-7 (CS231n's bar)
 
 Kinks: relu at 0 and a max-pool window with two equal maxima have no derivative, and a difference that
-straddles one measures nonsense. The checker refuses inputs within 10*eps of a kink (drawing again when it
-draws the input itself) and raises ``KinkError`` if a perturbation still flips a relu or a pool winner.
+straddles one measures nonsense. Each layer declares its own kinks (``Layer.kinks(x)``: what decides its
+smooth piece, and how far x is from the nearest kink), so a layer you write can declare its own too. The
+checker refuses inputs within 10*eps of a kink (drawing again when it draws the input itself) and raises
+``KinkError`` if a perturbation still flips a relu or a pool winner.
 Dropout is checked with a fixed mask: every layer holding an ``rng`` is re-seeded before each forward pass.
 
     from scratchcnn.gradcheck import check_layer, format_table
     print(format_table(check_layer(MyLayer(), input_shape=(5, 5, 2))))
 
-``check_model(model, x, y)`` does the same for every parameter of a float64 network, the loss as f;
+``check_model(model, x, y)`` does the same for every parameter of a float64 network, the loss as f: the
+analytic gradients come from the model's plan, fused steps included, as ``fit`` runs it, the numerical
+ones from each layer's own forward;
 ``run_suite()`` checks every layer, the loss, the tutorial network and Adam (against Keras's formula,
 an equality, not a derivative), and ``scratchcnn gradcheck`` prints its table (``format_table``).
 See docs/gradient-checking.md.
@@ -39,13 +43,11 @@ See docs/gradient-checking.md.
 import functools
 import math
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import losses
-from ..layers import MaxPooling2D
 from ..model import Sequential
 from ..kernels.threads import single_threaded_blas
 
@@ -111,41 +113,19 @@ def numerical_gradient(evaluate: Callable[[], np.ndarray], tensor: np.ndarray, c
     return grad
 
 
-# --- kinks -------------------------------------------------------------------------------------------------
-def _has_relu(layer) -> bool:
-    activation = getattr(layer, "activation", None)
-    return activation is not None and activation.name == "relu"
+# --- kinks: each layer declares its own (Layer.kinks) -------------------------------------------------------
+def _kink_signatures(layers, inputs) -> list[list[np.ndarray]]:
+    return [layer.kinks(x)[0] for layer, x in zip(layers, inputs)]
 
 
-def kink_signature(layer) -> list[np.ndarray]:
-    """What decides which smooth piece the layer is on: relu's on/off pattern, max pooling's winners."""
-    if _has_relu(layer):
-        return [layer.z > 0]
-    if isinstance(layer, MaxPooling2D):
-        return [layer.argmax.copy()]
-    return []
+def _distance_to_kinks(layers, inputs) -> float:
+    """After a forward pass: how close any layer's input is to one of its kinks (inf for smooth layers)."""
+    return min(layer.kinks(x)[1] for layer, x in zip(layers, inputs))
 
 
-def distance_to_kink(layer, x: np.ndarray) -> float:
-    """After ``layer.forward(x)``: how far the layer is from a kink (inf for smooth layers).
-
-    relu: the smallest |pre-activation|.  max pooling: the smallest gap between a window's two largest.
-    """
-    if _has_relu(layer):
-        return float(np.min(np.abs(layer.z)))
-    if isinstance(layer, MaxPooling2D) and layer.pool_size != (1, 1):
-        (top, bottom), (left, right) = layer.pads
-        padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
-        windows = sliding_window_view(padded, layer.pool_size, axis=(1, 2))      # (N, H', W', C, PH, PW)
-        windows = windows[:, ::layer.strides[0], ::layer.strides[1]]
-        two_largest = np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)[..., -2:]
-        return float(np.min(two_largest[..., 1] - two_largest[..., 0]))      # -inf padding: gap inf
-    return math.inf
-
-
-def _assert_same_kinks(layers, before: list[list[np.ndarray]]) -> None:
-    for layer, old in zip(layers, before):
-        if any(not np.array_equal(a, b) for a, b in zip(kink_signature(layer), old)):
+def _assert_same_kinks(layers, inputs, before: list[list[np.ndarray]]) -> None:
+    for layer, now, old in zip(layers, _kink_signatures(layers, inputs), before):
+        if len(now) != len(old) or any(not np.array_equal(a, b) for a, b in zip(now, old)):
             raise KinkError(f"a perturbation of eps flipped a relu or a pool winner in {layer!r}: the input "
                             "is too close to a kink; use another input (or seed)")
 
@@ -158,13 +138,19 @@ def well_spaced(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
 
 
 # --- running layers with fixed randomness ------------------------------------------------------------------
-def _forward(layers, x, training: bool, seed: int):
-    """x through the layers, returning (output, the input each layer saw). Every layer that draws random
-    numbers (Dropout keeps an ``rng``) gets a freshly seeded one first, so each call draws the same mask."""
-    inputs = []
+def _reseed(layers, seed: int) -> None:
+    """Every layer that draws random numbers (Dropout keeps an ``rng``) gets a freshly seeded one, so each
+    forward pass draws the same mask."""
     for k, layer in enumerate(layers):
         if hasattr(layer, "rng"):
             layer.rng = np.random.default_rng([seed, k])
+
+
+def _forward(layers, x, training: bool, seed: int):
+    """x through the layers, each with its own forward, returning (output, the input each layer saw)."""
+    _reseed(layers, seed)
+    inputs = []
+    for layer in layers:
         inputs.append(x)
         x = layer.forward(x, training=training)
     return x, inputs
@@ -218,7 +204,7 @@ def check_layer(layer, input_shape, *, batch: int = 2, seed: int = 0, eps: float
             for _ in range(100):
                 x = rng.standard_normal((batch, *input_shape))
                 _forward([layer], x, training, seed)
-                if distance_to_kink(layer, x) > margin:
+                if layer.kinks(x)[1] > margin:
                     break
             else:
                 raise KinkError("could not draw an input away from the layer's kinks in 100 tries")
@@ -226,9 +212,9 @@ def check_layer(layer, input_shape, *, batch: int = 2, seed: int = 0, eps: float
         label = label or f"{type(layer).__name__} on {x.shape}"
 
         y, _ = _forward([layer], x, training, seed)       # (N, ...) the output at the point checked
-        if distance_to_kink(layer, x) <= margin:
+        if layer.kinks(x)[1] <= margin:
             raise KinkError(f"{label}: the input lies within {margin:g} of a kink; pick another x")
-        kinks = [kink_signature(layer)]
+        kinks = _kink_signatures([layer], [x])
         dout = rng.standard_normal(y.shape)
         analytic = [layer.backward(dout)] + [g.copy() for g in layer.grads]
         tensors = [x] + list(layer.params)
@@ -236,7 +222,7 @@ def check_layer(layer, input_shape, *, batch: int = 2, seed: int = 0, eps: float
 
         def evaluate():
             out, _ = _forward([layer], x, training, seed)
-            _assert_same_kinks([layer], kinks)
+            _assert_same_kinks([layer], [x], kinks)
             return out
 
         results = []
@@ -266,27 +252,32 @@ def check_model(model: Sequential, x, y, *, seed: int = 0, eps: float = EPS, tol
     x = np.asarray(x, dtype=np.float64)
     if not model.built:
         model.build(x.shape[1:])
-    y = losses.check_labels(y, model.layers[-1].output_shape[-1])
     saved_loss = model.loss
     saved_rngs = [(layer, layer.rng) for layer in model.layers if hasattr(layer, "rng")]
     if model.loss is None:
         model.loss = losses.SparseCategoricalCrossentropy()
+    model._plan = None  # the plan follows the loss
+    y = model.loss.targets(y, model.layers[-1].output_shape[-1])
+    layers, plan = model.layers, model.plan
     try:
-        output, inputs = _forward(model.layers, x, training, seed)
-        closest = min(distance_to_kink(layer, inp) for layer, inp in zip(model.layers, inputs))
+        # The analytic gradients: the model's own plan, fused steps included, exactly as fit runs it.
+        _reseed(layers, seed)
+        output = plan.forward(x, training)
+        plan.backward(plan.loss(output, y)[1])
+        analytic = [g.copy() for g in model.grads]
+        # The function differentiated numerically: each layer's own forward, then the loss.
+        _, inputs = _forward(layers, x, training, seed)
+        closest = _distance_to_kinks(layers, inputs)
         if closest <= KINK_MARGIN * eps:
             raise KinkError(f"{label}: the input is within {closest:.1e} of a relu or pool kink; "
                             "pick another x")
-        kinks = [kink_signature(layer) for layer in model.layers]
-        _, grad = model._loss_and_grad(output, y)
-        model._backward(grad)
-        analytic = [g.copy() for g in model.grads]
-        names = [f"{layer.name}.{name}" for layer in model.layers for name in _param_names(layer)]
+        kinks = _kink_signatures(layers, inputs)
+        names = [f"{layer.name}.{name}" for layer in layers for name in _param_names(layer)]
 
         def evaluate():
-            out, _ = _forward(model.layers, x, training, seed)
-            _assert_same_kinks(model.layers, kinks)
-            return np.array(model._loss_and_grad(out, y)[0])
+            out, inputs_now = _forward(layers, x, training, seed)
+            _assert_same_kinks(layers, inputs_now, kinks)
+            return np.array(plan.loss(out, y)[0])
 
         rng = np.random.default_rng(seed)
         results = []
@@ -298,6 +289,7 @@ def check_model(model: Sequential, x, y, *, seed: int = 0, eps: float = EPS, tol
         return results
     finally:
         model.loss = saved_loss
+        model._plan = None
         for layer, rng_ in saved_rngs:
             layer.rng = rng_
 

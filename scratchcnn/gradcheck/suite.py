@@ -6,8 +6,9 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .. import losses
-from ..layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
+from ..layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D, ReLU, Softmax
 from ..model import Sequential
+from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
 from .optimizer_formulas import check_adam
 from .two_passes import check_layer_two_passes, check_network_two_passes
@@ -58,17 +59,10 @@ def _loss_checks() -> list[SuiteCheck]:
     ]
 
 
-def tutorial_model(seed: int = 0) -> Sequential:
-    """The Keras tutorial's network, in float64, with small random biases."""
-    model = Sequential([
-        Conv2D(28, kernel_size=(3, 3), input_shape=(28, 28, 1)),
-        MaxPooling2D(pool_size=(2, 2)),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.2),
-        Dense(10, activation="softmax"),
-    ], seed=seed, dtype="float64")
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+def tutorial_model(seed: int = 0, fuse: bool = True) -> Sequential:
+    """The Keras tutorial's network (scratchcnn/tutorial.py) in float64, with small random biases."""
+    model = build_model(seed=seed, dtype="float64")
+    model.fuse = fuse
     rng = np.random.default_rng(seed)
     for layer in model.layers:
         for name, param in zip(_param_names(layer), layer.params):
@@ -77,9 +71,10 @@ def tutorial_model(seed: int = 0) -> Sequential:
     return model
 
 
-def _check_tutorial_network(batch: int = 2) -> list[GradCheckResult]:
-    model = tutorial_model()
-    label = f"tutorial network, loss, dropout on (fixed mask), batch {batch}"
+def _check_tutorial_network(batch: int = 2, fuse: bool = True) -> list[GradCheckResult]:
+    model = tutorial_model(fuse=fuse)
+    steps = "fused steps as fit runs them" if fuse else "every layer's own code (fuse=False)"
+    label = f"tutorial network, {steps}, dropout on (fixed mask), batch {batch}"
     for seed in range(50):     # new images until no pool window or relu sits within 10*eps of a kink
         rng = np.random.default_rng(seed)                   # (about 4 batches in 5 are refused)
         x = rng.random((batch, 28, 28, 1))                  # pixel-like values in [0, 1)
@@ -123,6 +118,8 @@ def suite_checks() -> list[SuiteCheck]:
               for cls, args, kwargs, shape, inputs, training in layer_cases]
     checks += _loss_checks()
     checks.append(SuiteCheck("tutorial network end to end", _check_tutorial_network))
+    checks.append(SuiteCheck("tutorial network end to end, fuse=False",
+                             lambda: _check_tutorial_network(fuse=False)))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
     # gradients overwritten, not added up: batch A, batch B, then A again gives A's gradients (two_passes.py)
     checks.append(SuiteCheck("Dense(7) two passes", lambda: check_layer_two_passes(
@@ -139,3 +136,40 @@ def run_suite() -> list[GradCheckResult]:
     return [result for check in suite_checks() for result in check.run()]
 
 
+
+
+# --- a layer of your own: scratchcnn gradcheck mymodule:MyLayer --------------------------------------------
+def load_layer(spec: str):
+    """'module:Name' -> a layer: Name is a Layer class (made with no arguments), an instance, or a function
+    returning one. The module is imported from the current folder first, as ``python -c`` would."""
+    import importlib
+    import sys
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"give the layer as module:Name (e.g. mylayers:LeakyReLU), got {spec!r}")
+    if "" not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise ValueError(f"cannot import {module_name!r} for {spec!r} ({error}); run from the folder that "
+                         "holds it, or put it on PYTHONPATH") from None
+    if not hasattr(module, attribute):
+        raise ValueError(f"module {module_name!r} has no {attribute!r}")
+    made = getattr(module, attribute)
+    layer = made() if callable(made) and not isinstance(made, Layer) else made
+    if not isinstance(layer, Layer):
+        raise ValueError(f"{spec} gave a {type(layer).__name__}, not a scratchcnn Layer: subclass "
+                         "scratchcnn.layers.Layer (docs/write-a-layer.md)")
+    return layer
+
+
+def user_layer_checks(spec: str, input_shape: tuple[int, ...], batch: int = 2) -> list[SuiteCheck]:
+    """Check a user's layer on a float64 batch, in inference and in training mode."""
+    shape = (batch, *input_shape)
+    return [SuiteCheck(f"{spec} on {shape}" + (" training" if training else ""),
+                       lambda training=training: check_layer(load_layer(spec), input_shape, batch=batch,
+                                                             training=training,
+                                                             label=f"{spec} on {shape}" + (" training" if training else "")))
+            for training in (False, True)]

@@ -6,6 +6,7 @@ from .conv2d import Conv2D
 from .dense import Dense
 from .dropout import Dropout
 from .flatten import Flatten
+from .input import Input
 from .maxpool2d import MaxPooling2D
 
-__all__ = ["Layer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax"]
+__all__ = ["Input", "Layer", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU", "Softmax"]

@@ -17,8 +17,14 @@ class Activation(Layer):
         self.y = self.activation.forward(x)
         return self.y
 
-    def backward(self, dy, skip_activation=False):
-        return dy if skip_activation else self.activation.backward(self.z, self.y, dy)
+    def backward(self, dy):
+        return self.activation.backward(self.z, self.y, dy)
+
+    def backward_logits(self, dz):
+        return dz  # the gradient before the activation is the input gradient itself
+
+    def kinks(self, x):
+        return self.activation.kinks(self.z)
 
     def get_config(self):
         return {"class": "Activation", "activation": self.activation.name}

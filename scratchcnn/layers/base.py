@@ -1,13 +1,31 @@
-"""What every layer promises to its neighbours (the model and the optimizer).
+"""What every layer promises to its neighbours (the model and the optimizer): the one layer interface.
 
-    build(input_shape, dtype, rng) -> output_shape   create the parameters once the input shape is known
+    build(input_shape, dtype, rng) -> output_shape   create the weights once the input shape is known
+    compute_output_shape(input_shape) -> shape       the shape walk, raising ValueError where it cannot work
     forward(x, training) -> y                         keep in ``self`` only what backward needs
-    backward(dy) -> dx                                fill ``self.grads``, return the input gradient
-    params / grads                                    parallel lists of arrays, in Keras weight order
+    backward(dy) -> dx                                fill ``self.grads``, return dL/dx; a layer may skip dx and
+                                                      return None when ``needs_input_grad`` is False (the model
+                                                      says so for its first layer: nobody needs dL/dimages)
+    params / grads                                    trainable arrays and their gradients, in Keras order
+    non_trainable                                     state that is not trained (BatchNormalization's moving
+                                                      statistics): saved with the weights, never seen by the
+                                                      optimizer; get_weights() is params + non_trainable
+    kinks(x) -> (signature, distance)                 for the gradient checker, after forward(x): what decides
+                                                      which smooth piece the layer is on (relu's on/off pattern,
+                                                      max pooling's winners) and how far x is from a kink
+    get_config() -> dict                              what defines the architecture (saved with the weights)
+
+A layer whose output passes through an activation (Conv2D, Dense, Activation) also has
+``backward_logits(dz)``: its backward from dL/dz, the gradient before the activation. Its ``backward(dy)``
+is ``backward_logits(activation.backward(z, y, dy))``; the model's softmax + cross-entropy head calls
+``backward_logits`` itself (scratchcnn/plan.py).
 
 Shapes exclude the batch axis: a Conv2D on MNIST has input_shape (28, 28, 1). Layers never import each
-other; the model knows their order and the optimizer knows only the arrays in ``params``/``grads``.
+other; the model's plan knows their order and the optimizer knows only the arrays in ``params``/``grads``.
+To write a layer of your own, subclass ``Layer`` and fill in the methods above (docs/write-a-layer.md).
 """
+import math
+
 import numpy as np
 
 
@@ -17,10 +35,11 @@ class Layer:
         self.input_shape = tuple(input_shape) if input_shape is not None else None  # without batch axis
         self.output_shape: tuple[int, ...] | None = None
         self.built = False
-        self.params: list[np.ndarray] = []
-        self.grads: list[np.ndarray] = []
+        self.params: list[np.ndarray] = []         # trained: the optimizer updates these in place
+        self.grads: list[np.ndarray] = []          # parallel to params, filled by backward
+        self.non_trainable: list[np.ndarray] = []  # state, not trained, saved with the weights
         self.dtype = np.dtype("float32")
-        # The model turns this off for the first layer: nobody needs d(loss)/d(images).
+        # The model turns this off for its first layer: nobody needs d(loss)/d(images).
         self.needs_input_grad = True
 
     # --- the interface ---------------------------------------------------------------------------------
@@ -38,28 +57,41 @@ class Layer:
     def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
+    def backward(self, dy: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
+    def kinks(self, x: np.ndarray) -> tuple[list[np.ndarray], float]:
+        """After ``forward(x)``: (what decides the smooth piece, distance of x to the nearest kink).
+        A smooth layer has none: ([], inf)."""
+        return [], math.inf
+
     # --- weights, Keras style --------------------------------------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Every array that defines the layer, in Keras order: the trained ones, then the state."""
+        return self.params + self.non_trainable
+
     def get_weights(self) -> list[np.ndarray]:
-        return [p.copy() for p in self.params]
+        return [w.copy() for w in self.weights]
 
     def check_weights(self, weights: list[np.ndarray]) -> None:
-        """Raise ValueError unless ``weights`` fit this layer: as many arrays as params, same shapes."""
-        if len(weights) != len(self.params):
-            raise ValueError(f"layer {self.name!r} has {len(self.params)} weight arrays, got {len(weights)}")
-        for param, new in zip(self.params, weights):
-            if np.shape(new) != param.shape:
-                raise ValueError(f"layer {self.name!r}: weight of shape {param.shape} cannot take an array "
+        """Raise ValueError unless ``weights`` fit this layer: as many arrays as it has, same shapes."""
+        if len(weights) != len(self.weights):
+            raise ValueError(f"layer {self.name!r} has {len(self.weights)} weight arrays, got {len(weights)}")
+        for mine, new in zip(self.weights, weights):
+            if np.shape(new) != mine.shape:
+                raise ValueError(f"layer {self.name!r}: weight of shape {mine.shape} cannot take an array "
                                  f"of shape {np.shape(new)}")
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         self.check_weights(weights)  # all of them first: a wrong one changes nothing
-        for param, new in zip(self.params, weights):
-            param[...] = new  # in place: the optimizer keeps references to these arrays
+        for mine, new in zip(self.weights, weights):
+            mine[...] = new  # in place: the optimizer keeps references to these arrays
 
     def count_params(self) -> int:
+        return int(sum(w.size for w in self.weights))
+
+    def count_trainable_params(self) -> int:
         return int(sum(p.size for p in self.params))
 
     def get_config(self) -> dict:

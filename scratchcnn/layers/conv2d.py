@@ -5,7 +5,7 @@ Forward (x padded first when padding='same'; * is cross-correlation, as in every
     z[n, i, j, f] = b[f] + sum_{p, q, c} x[n, i*s + p, j*s + q, c] * W[p, q, c, f]
     y = activation(z)
 
-Backward, given dy = dL/dy (dz = dy passed back through the activation):
+Backward, given dy = dL/dy (dz = dy passed back through the activation; ``backward_logits`` starts from dz):
 
     dW[p, q, c, f] = sum_{n, i, j} x[n, i*s + p, j*s + q, c] * dz[n, i, j, f]   (input patch times error)
     db[f]          = sum_{n, i, j} dz[n, i, j, f]
@@ -72,8 +72,10 @@ class Conv2D(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
-    def backward(self, dy, skip_activation=False):
-        dz = dy if skip_activation else self.activation.backward(self.z, self.y, dy)
+    def backward(self, dy):
+        return self.backward_logits(self.activation.backward(self.z, self.y, dy))       # dz (N, OH, OW, F)
+
+    def backward_logits(self, dz):
         self.grads[0][...] = conv2d_backward_kernel(self.x_padded, dz, self.strides, self.kernel_size)
         self.grads[1][...] = conv2d_backward_bias(dz)
         if not self.needs_input_grad:
@@ -82,6 +84,9 @@ class Conv2D(Layer):
         (top, bottom), (left, right) = self.pads
         h, w = dx_padded.shape[1:3]
         return dx_padded[:, top:h - bottom, left:w - right, :]
+
+    def kinks(self, x):
+        return self.activation.kinks(self.z)
 
     def get_config(self):
         return {"class": "Conv2D", "filters": self.filters, "kernel_size": list(self.kernel_size),

@@ -1,7 +1,7 @@
 """Dense: every output is a weighted sum of every input, like ``keras.layers.Dense``.
 
 Forward:   z = x @ W + b,   y = activation(z)
-Backward:  dz = dy passed back through the activation, then
+Backward:  dz = dy passed back through the activation (``backward_logits`` starts from dz), then
            dW = x.T @ dz    (each weight's gradient: its input times its output's error, summed over the batch)
            db = sum_n dz
            dx = dz @ W.T    (each input collects the errors of every output it feeds)
@@ -43,14 +43,19 @@ class Dense(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
-    def backward(self, dy, skip_activation=False):
-        dz = dy if skip_activation else self.activation.backward(self.z, self.y, dy)
+    def backward(self, dy):
+        return self.backward_logits(self.activation.backward(self.z, self.y, dy))   # dz (N, out)
+
+    def backward_logits(self, dz):
         np.sum(dz, axis=0, out=self.grads[1])        # (out,)
         if not self.needs_input_grad:
             matmul(self.x.T, dz, out=self.grads[0])  # (in, out)
             return None
         # dW = x.T @ dz (in, out) and dx = dz @ W.T (N, in), side by side on the cores
         return matmul_two(self.x.T, dz, self.grads[0], dz, self.kernel.T)
+
+    def kinks(self, x):
+        return self.activation.kinks(self.z)
 
     def get_config(self):
         return {"class": "Dense", "units": self.units, "activation": self.activation.name}

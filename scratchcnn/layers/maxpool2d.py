@@ -8,6 +8,7 @@ Shapes: x (N, H, W, C) -> y (N, OH, OW, C). No parameters. 'same' pads with -inf
 The loops live in ``scratchcnn/kernels/pool.py``; their loop-by-loop twin is ``reference/pool.py``.
 """
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ..kernels import maxpool2d_backward, maxpool2d_forward
 from .base import Layer, pair, same_padding
@@ -56,6 +57,17 @@ class MaxPooling2D(Layer):
         (top, bottom), (left, right) = self.pads
         h, w = dx.shape[1:3]
         return dx[:, top:h - bottom, left:w - right, :]
+
+    def kinks(self, x):
+        """The winners decide the piece; a window whose two largest values (nearly) tie is at a kink."""
+        if self.pool_size == (1, 1):
+            return [self.argmax.copy()], float("inf")
+        (top, bottom), (left, right) = self.pads
+        padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=-np.inf)
+        windows = sliding_window_view(padded, self.pool_size, axis=(1, 2))      # (N, H', W', C, PH, PW)
+        windows = windows[:, ::self.strides[0], ::self.strides[1]]
+        two_largest = np.sort(windows.reshape(*windows.shape[:4], -1), axis=-1)[..., -2:]
+        return [self.argmax.copy()], float(np.min(two_largest[..., 1] - two_largest[..., 0]))  # -inf pads: inf
 
     def get_config(self):
         return {"class": "MaxPooling2D", "pool_size": list(self.pool_size), "strides": list(self.strides),

@@ -21,7 +21,6 @@ import time
 
 import numpy as np
 
-from .. import fusion
 from ..kernels.threads import single_threaded_blas
 from ..tutorial import build_model
 
@@ -45,40 +44,32 @@ def _median_ms(fn, repeats: int) -> float:
     return 1e3 * float(np.median(times))
 
 
-def layer_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
-    """[(what, ms)] for each layer's forward and backward, the loss and the optimizer, at x's batch size."""
-    rows, inputs = [], []
+def step_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
+    """[(what, ms)] for each step of the model's plan, forward and backward, the loss and the optimizer, at
+    x's batch size: the very steps fit runs (scratchcnn/plan.py), fused or not."""
+    plan, rows, inputs = model.plan, [], []
     h = x
-    for k, layer in enumerate(model.layers):
+    for step in plan.steps:
         inputs.append(h)
-        if fusion.fused_at(model, k - 1):  # ran with the conv below as one step, timed on its row
-            continue
-        if fusion.fused_at(model, k):
-            above = model.layers[k + 1]
-            call = lambda: fusion.forward(layer, above, h)  # noqa: E731
-            rows.append((f"{layer.name} + {above.name} forward (fused)", _median_ms(call, repeats)))
-        else:
-            call = lambda: layer.forward(h, training=True)  # noqa: E731
-            rows.append((f"{layer.name} forward", _median_ms(call, repeats)))
+        call = lambda step=step, h=h: step.forward(h, True)  # noqa: E731
+        rows.append((f"{_step_name(step)} forward", _median_ms(call, repeats)))
         h = call()
-    rows.append(("loss + dL/dlogits", _median_ms(lambda: model._loss_and_grad(h, y), repeats)))
-    _, grad = model._loss_and_grad(h, y)
-    for k, layer in reversed(list(enumerate(model.layers))):
-        if fusion.fused_at(model, k - 1):  # the pair's one backward step, as fit runs it
-            below = model.layers[k - 1]
-            fusion.forward(below, layer, inputs[k - 1])  # restore what backward needs after the timing runs
-            call = lambda: fusion.backward(below, layer, grad)  # noqa: E731
-            rows.append((f"{below.name} + {layer.name} backward (fused)", _median_ms(call, repeats)))
-            break
-        layer.forward(inputs[k], training=True)          # restore what backward needs after the timing runs
-        last = k == len(model.layers) - 1
-        call = (lambda: layer.backward(grad, skip_activation=True)) if last else (lambda: layer.backward(grad))
-        rows.append((f"{layer.name} backward", _median_ms(call, repeats)))
+    rows.append(("loss + its gradient", _median_ms(lambda: plan.loss(h, y), repeats)))
+    grad = plan.loss(h, y)[1]
+    for step, h_in in reversed(list(zip(plan.steps, inputs))):
+        step.forward(h_in, True)      # the timing runs above left later inputs in the layers: restore them
+        call = lambda step=step, grad=grad: step.backward(grad)  # noqa: E731
+        rows.append((f"{_step_name(step)} backward", _median_ms(call, repeats)))
         grad = call()
-        if grad is None:
+        if grad is None:              # the first layer makes no input gradient
             break
-    rows.append(("Adam update", _median_ms(lambda: model.optimizer.step(model.params, model.grads), repeats)))
+    rows.append(("optimizer update", _median_ms(lambda: model.optimizer.step(model.params, model.grads), repeats)))
     return rows
+
+
+def _step_name(step) -> str:
+    names = " + ".join(layer.name for layer in step.layers)
+    return f"{names} (fused)" if step.fused else names
 
 
 def training_images_per_second(model, x, y, batch: int = 32, steps: int = 200) -> float:
@@ -122,8 +113,8 @@ def run(compile_time: bool = True, plot_path=None) -> str:
     with single_threaded_blas():
         for model in (fused, unfused):
             model.train_on_batch(x[:32], y[:32])          # compile or load the kernels first
-        rows = layer_times(fused, x[:32], y[:32])
-        rows_unfused = layer_times(unfused, x[:32], y[:32])
+        rows = step_times(fused, x[:32], y[:32])
+        rows_unfused = step_times(unfused, x[:32], y[:32])
         train_ips = training_images_per_second(fused, x, y)
         train_ips_unfused = training_images_per_second(unfused, x, y)
     width = max(len(name) for name, _ in rows + rows_unfused)

@@ -42,6 +42,7 @@ def _cmd_train(args) -> int:
     (x_train, y_train), (x_test, y_test) = tutorial.load_dataset(args.dataset, args.data_dir,
                                                                     download=not args.offline)
     model = tutorial.build_model(input_shape=x_train.shape[1:], seed=args.seed)
+    model.fuse = args.fuse
     model.summary()
     print(f"Training on {len(x_train):,} {args.dataset} images, testing on {len(x_test):,} "
           f"(seed {args.seed}, batch {args.batch_size}, {args.epochs} epochs)", flush=True)
@@ -146,9 +147,14 @@ def _cmd_predict(args) -> int:
 def _cmd_gradcheck(args) -> int:
     from .. import gradcheck
 
-    if args.bug is not None:
+    if args.bug is not None:  # a bug of the zoo, injected (gradcheck/bugs.py, docs/bug-zoo.md)
         return _cmd_gradcheck_bug(args)
-    results = gradcheck.run_suite()
+    if args.layer is not None:  # a layer of the user's: module:Name (docs/write-a-layer.md)
+        gradcheck.load_layer(args.layer)  # a bad name fails here, in one line
+        checks = gradcheck.user_layer_checks(args.layer, args.input_shape)
+    else:
+        checks = gradcheck.suite_checks()
+    results = [result for check in checks for result in check.run()]
     print(gradcheck.format_table(results))
     return 0 if all(r.passed for r in results) else 1
 
@@ -231,6 +237,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _shape(text: str) -> tuple[int, ...]:
+    """argparse type: '6,6,3' -> (6, 6, 3)."""
+    try:
+        shape = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give sizes separated by commas, e.g. 6,6,3; got {text!r}") from None
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be at least 1, got {text!r}")
+    return shape
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scratchcnn", description="A CNN written from scratch in NumPy "
                                      "and numba, reproducing the Keras MNIST tutorial.")
@@ -247,6 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--no-validate", dest="validate", action="store_false",
                        help="skip scoring the test set after every epoch (it is scored once at the end)")
     train.add_argument("--verbose", type=int, choices=(0, 1), default=1, help="1: progress lines (default)")
+    train.add_argument("--no-fuse", dest="fuse", action="store_false",
+                       help="run every layer's own forward and backward (no fused steps; slower, the same math)")
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="test loss and accuracy of saved weights")
@@ -272,6 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.set_defaults(run=_cmd_predict)
 
     check = commands.add_parser("gradcheck", help="check every analytic gradient against numerical ones")
+    check.add_argument("layer", nargs="?", default=None, metavar="MODULE:LAYER",
+                       help="check a layer of your own instead of the built-in suite, e.g. mylayers:LeakyReLU "
+                            "(a Layer class made with no arguments, imported from the current folder)")
+    check.add_argument("--input-shape", type=_shape, default=(6, 6, 3), metavar="H,W,C",
+                       help="the input shape (without the batch axis) for MODULE:LAYER (default: 6,6,3)")
     check.add_argument("--break", dest="bug", metavar="NAME", default=None,
                        help="inject a classic backward bug from the zoo and show the rows that catch it; "
                             "'--break list' names them (docs/bug-zoo.md)")

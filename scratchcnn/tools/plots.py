@@ -219,7 +219,7 @@ def plot_digit_prediction(steps: dict, probabilities: np.ndarray, path) -> Path:
 def plot_step_profile(profiles: dict, path) -> Path:
     """Stacked bars of one training step's time per layer and direction, one bar per way of running it.
 
-    profiles: {label: [(what, ms), ...]} as ``bench.layer_times`` returns them."""
+    profiles: {label: [(what, ms), ...]} as ``bench.step_times`` returns them."""
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.9 * len(profiles)), constrained_layout=True)
     labels = list(profiles)
     colors = plt.get_cmap("tab20").colors

@@ -1,0 +1,156 @@
+"""The plan: what a model runs, step by step. Built once from the layers and the loss; ``fit``,
+``evaluate``, ``predict``, ``scratchcnn bench`` and the gradient checker all walk it, and nothing else
+decides what runs.
+
+    y = plan.forward(x, training)        each step's forward, in order
+    loss, grad = plan.loss(y, targets)   the loss and its gradient, from the head
+    plan.backward(grad)                  each step's backward, in reverse: every layer fills its grads
+
+A step is usually one layer running its own ``forward`` and ``backward`` (``LayerStep``). Two places get a
+fused step, which does the work of its layers in one go and leaves in them what their own code would have:
+
+- ``ConvPoolStep``: a Conv2D whose output goes straight into a 2x2 MaxPooling2D (the tutorial's pair).
+  Unfused, the conv writes its whole map (N, 26, 26, 28), the pool reads it back and, on the way back,
+  spreads its gradient over that map, three quarters of it zeros. Fused (kernels/conv_pool.py), the map
+  lives one filter at a time in a few kilobytes and the conv's gradients come straight from the pool's
+  winners: the same numbers up to float rounding, in about half the time.
+- ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
+  probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
+  probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
+  layer's ``backward_logits``. Keras does the same with the logits it keeps behind a softmax output.
+
+A fused step is chosen by exact type and configuration (``type(layer) is Conv2D``), never for a subclass:
+a layer you derive from Conv2D or MaxPooling2D runs its own forward and backward, whatever it changes.
+``model.summary()`` lists the fused steps; ``model.fuse = False`` (``scratchcnn train --no-fuse``) runs
+every layer's own code, and the tests check that both ways give the same numbers.
+
+Why step objects and not a switch inside the layers: the conv + pool step spans two layers, which no
+single layer may reach into; a step is a small object named where the model is planned, like CS231n's
+"sandwich" layers, and each layer file still holds the plain path a learner reads.
+"""
+import numpy as np
+
+from .kernels import conv_pool_backward, conv_pool_forward
+from .layers import Activation, Conv2D, Dense, MaxPooling2D, Softmax
+from .losses import SparseCategoricalCrossentropy
+
+
+class LayerStep:
+    """One layer, its own code."""
+    fused = False
+
+    def __init__(self, layer):
+        self.layers = [layer]
+
+    def forward(self, x, training):
+        return self.layers[0].forward(x, training=training)
+
+    def backward(self, dy):
+        return self.layers[0].backward(dy)
+
+
+class ConvPoolStep:
+    """Conv2D -> MaxPooling2D as one step: pool(conv(x)) without storing the conv's map."""
+    fused = True
+    what = "Conv2D + MaxPooling2D in one pass, the conv map never stored (kernels/conv_pool.py)"
+
+    @staticmethod
+    def accepts(conv, pool) -> bool:
+        """A stride-1 Conv2D (no activation, or relu) that needs no input gradient (the first layer),
+        followed by a MaxPooling2D with 2x2 windows, stride 2 and 'valid' padding: the tutorial's pair."""
+        return (type(conv) is Conv2D and type(pool) is MaxPooling2D
+                and conv.strides == (1, 1) and conv.activation.name in ("linear", "relu")
+                and not conv.needs_input_grad
+                and pool.pool_size == pool.strides == (2, 2) and pool.padding == "valid")
+
+    def __init__(self, conv, pool):
+        self.layers = [conv, pool]
+
+    def forward(self, x, training):
+        """When training, keep in the layers what the backward needs (conv.x_padded, pool.y, pool.argmax);
+        in inference the pool's argmax is not even made."""
+        conv, pool = self.layers
+        conv.x_padded = conv._pad(x)
+        relu = conv.activation.name == "relu"  # max(relu(z)) = relu(max(z)): relu after pooling, on 4x less
+        pool.y, pool.argmax = conv_pool_forward(conv.x_padded, conv.kernel, conv.bias, relu, keep_argmax=training)
+        pool.padded_shape = (x.shape[0], *conv.output_shape)
+        return pool.y
+
+    def backward(self, dy):
+        """Fill conv.grads from dy = dL/d(pool output) (N, PH, PW, F); the conv needs no input gradient."""
+        conv, pool = self.layers
+        relu = conv.activation.name == "relu"  # no gradient where relu(max z) is flat, i.e. the max is <= 0
+        dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size)
+        conv.grads[0][...] = dw
+        conv.grads[1][...] = db
+        return None
+
+
+class SoftmaxCrossEntropyStep:
+    """The last layer (ending in softmax) and the cross-entropy loss as one step, from the logits."""
+    fused = True
+    what = "softmax + cross-entropy from the logits, dL/dz = (p - y) / N"
+
+    @staticmethod
+    def accepts(layer, loss) -> bool:
+        return (type(layer) in (Dense, Activation, Softmax) and layer.activation.name == "softmax"
+                and type(loss) in _CROSSENTROPY and not loss.from_logits)
+
+    def __init__(self, layer, loss):
+        self.layers = [layer]
+        self.loss_fn = loss
+
+    def forward(self, x, training):
+        return self.layers[0].forward(x, training=training)   # the probabilities; the layer keeps z
+
+    def loss(self, output, y):
+        return self.loss_fn.forward_backward_logits(self.layers[0].z, y)   # (loss, dL/dz)
+
+    def backward(self, dz):
+        return self.layers[0].backward_logits(dz)
+
+
+_CROSSENTROPY = (SparseCategoricalCrossentropy,)
+
+
+class Plan:
+    def __init__(self, layers, loss=None, fuse: bool = True):
+        self.loss_fn = loss
+        self.steps = []
+        k = 0
+        while k < len(layers):
+            if fuse and k + 1 < len(layers) and ConvPoolStep.accepts(layers[k], layers[k + 1]):
+                self.steps.append(ConvPoolStep(layers[k], layers[k + 1]))
+                k += 2
+            elif fuse and k == len(layers) - 1 and SoftmaxCrossEntropyStep.accepts(layers[k], loss):
+                self.steps.append(SoftmaxCrossEntropyStep(layers[k], loss))
+                k += 1
+            else:
+                self.steps.append(LayerStep(layers[k]))
+                k += 1
+
+    def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
+        for step in self.steps:
+            x = step.forward(x, training)
+        return x
+
+    def loss(self, output: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """(mean loss, the gradient the last step's backward takes)."""
+        last = self.steps[-1]
+        if isinstance(last, SoftmaxCrossEntropyStep):
+            return last.loss(output, y)
+        return self.loss_fn.forward_backward(output, y)
+
+    def backward(self, grad: np.ndarray) -> None:
+        for step in reversed(self.steps):
+            grad = step.backward(grad)
+
+    def describe(self) -> list[str]:
+        """One line per fused step, for summary()."""
+        lines = []
+        for step in self.steps:
+            if step.fused:
+                names = " + ".join(layer.name for layer in step.layers)
+                lines.append(f"{names} (+ loss)" if isinstance(step, SoftmaxCrossEntropyStep) else names)
+                lines[-1] = f"{lines[-1]}: {step.what}"
+        return lines
