@@ -43,10 +43,10 @@ def main() -> int:
     view = draw.open_window(model, block=False)
     plt.pause(0.5)
     widget = view.fig.canvas.get_tk_widget()
-    height = view.fig.canvas.get_width_height()[1]
 
     def tk_xy(ax, row, col):
         x, y = ax.transData.transform((col, row))      # display pixels, from the bottom
+        height = view.fig.bbox.height                  # in screen pixels now (Tk may have scaled the dpi)
         return int(round(x)), int(round(height - y))   # Tk counts from the top
 
     def send(kind, ax, row, col):
@@ -54,6 +54,8 @@ def main() -> int:
         widget.event_generate(kind, x=x, y=y, warp=False)
         plt.pause(0.01)
 
+    send("<Motion>", view.ax_canvas, 140, 140)         # the pointer enters the window first
+    plt.pause(0.5)
     for points in three():
         send("<ButtonPress-1>", view.ax_canvas, *points[0])
         for point in points[1:]:
@@ -65,6 +67,8 @@ def main() -> int:
     i, j = np.unravel_index(int(np.argmax(conv_maps[:, :, 6])), conv_maps.shape[:2])
     h, w = conv_maps.shape[:2]
     r, q = divmod(6, view.map_columns[0])
+    send("<Motion>", view.ax_maps[0], r * (h + 1) + i, q * (w + 1) + j)
+    plt.pause(0.6)                                      # (not a double click with the last release)
     send("<ButtonPress-1>", view.ax_maps[0], r * (h + 1) + i, q * (w + 1) + j)
     send("<ButtonRelease-1>", view.ax_maps[0], r * (h + 1) + i, q * (w + 1) + j)
     plt.pause(0.8)
@@ -78,7 +82,8 @@ def main() -> int:
     print(f"backend={plt.get_backend()}")
     print(f"strokes={len(view.sheet.strokes)}")
     print(f"answer={view.answer}")
-    print(f"selected={view.selected and (view.selected['filter'], view.selected['row'], view.selected['col'])}")
+    print(f"selected={view.selection and view.selection[1:]}")
+    print(f"clicked={(6, int(i), int(j))}")
     print(f"matches_predict={bool(np.allclose(view.probabilities, expected, rtol=1e-5, atol=1e-6))}")
     plt.close(view.fig)
     return 0

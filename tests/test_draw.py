@@ -266,6 +266,7 @@ def test_real_window_under_xvfb_with_a_screenshot(weights, tmp_path):
         assert report["backend"].lower() == "tkagg"
         assert int(report["strokes"]) >= 2                 # the strokes reached the window's handlers
         assert report["matches_predict"] == "True"
+        assert report["selected"] == report["clicked"]     # the click on a conv map picked that pixel
         import matplotlib.image
 
         picture = matplotlib.image.imread(shot)

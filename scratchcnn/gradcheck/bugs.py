@@ -34,7 +34,7 @@ from ..layers import Conv2D, Dense, Dropout, MaxPooling2D
 from ..optimizers import Adam
 from .checker import GradCheckResult, KinkError, check_loss, check_model
 from .optimizer_formulas import check_adam
-from .suite import SuiteCheck, _layer_check, tutorial_model
+from .suite import SuiteCheck, _layer_check, _spelled, tutorial_model
 from .two_passes import check_layer_two_passes, check_network_two_passes
 
 
@@ -124,7 +124,9 @@ class CrossEntropyGradNotAveraged(losses.SparseCategoricalCrossentropy):
 
 
 class AdamWithoutBiasCorrection(Adam):
-    """Adam's step without the bias correction: m and v start at 0, so the first steps are too small."""
+    """Adam's step without the bias correction. m and v start at 0 and both come out too small, v by far
+    more (1 - beta_2^t against 1 - beta_1^t), so the early steps are too large by (1 - beta_1^t) /
+    sqrt(1 - beta_2^t): 3.2 times at t = 1, 6.5 at t = 10, still 1.3 after 1,000 steps."""
 
     def step(self, params, grads):
         if self.m is None:
@@ -180,7 +182,7 @@ BUGS = [
         layer_cases=((Dropout, (0.2,), {}, (2, 128), L, True),
                      (Dropout, (0.5,), {}, (2, 4, 5, 3), L, False))),
     Bug("adam_no_bias_correction", "Adam's step without the bias correction sqrt(1-beta_2^t)/(1-beta_1^t): "
-        "the first steps are far too small.", optimizer=AdamWithoutBiasCorrection),
+        "the first thousand steps are up to 6.5 times too large.", optimizer=AdamWithoutBiasCorrection),
 ]
 BY_NAME = {bug.name: bug for bug in BUGS}
 
@@ -241,16 +243,19 @@ def _buggy_tutorial(bug: Bug):
     return model
 
 
-def _check_network(bug: Bug, batch: int = 2) -> list[GradCheckResult]:
-    """check_model on the tutorial network with the bug injected, on the first kink-free random batch."""
-    model = _buggy_tutorial(bug)
+def _check_network(bug: Bug, batch: int = 2, max_coords: int = 30) -> list[GradCheckResult]:
+    """check_model on the tutorial network with the bug injected, on the first kink-free random batch.
+
+    A fresh network for each batch tried: the check's one backward pass then starts from zero gradients,
+    as the suite's does. ``max_coords`` coordinates per tensor are plenty to see a bug (the suite's own
+    row checks 200)."""
     label = f"tutorial network with {bug.name}, dropout on (fixed mask), batch {batch}"
     for seed in range(50):
         rng = np.random.default_rng(seed)
         x = rng.random((batch, 28, 28, 1))
         y = rng.integers(0, 10, size=batch)
         try:
-            return check_model(model, x, y, seed=seed, label=label)
+            return check_model(_buggy_tutorial(bug), x, y, seed=seed, label=label, max_coords=max_coords)
         except KinkError:
             continue
     raise KinkError("no kink-free batch found in 50 tries")
@@ -267,7 +272,7 @@ def checks(bug: Bug) -> list[SuiteCheck]:
             def run(buggy=buggy, args=args, kwargs=kwargs, shape=shape, training=training):
                 return check_layer_two_passes(buggy(*args, **kwargs), shape[1:], batch=shape[0],
                                               training=training,
-                                              label=f"{buggy.__name__}{args} on {shape}, two passes")
+                                              label=f"{_spelled(buggy, args, kwargs)} on {shape}, two passes")
             rows.append(SuiteCheck(f"{buggy.__name__} two passes", run))
     if bug.loss is not None:
         rows += _loss_checks(bug)

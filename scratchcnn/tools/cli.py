@@ -176,7 +176,9 @@ def _cmd_gradcheck_bug(args) -> int:
     if failing:
         worst = bugs.worst(results)
         print(f"\nCaught: {len(failing)} rows fail, the worst {worst.layer} {worst.tensor} with a relative "
-              f"error of {worst.max_rel_error:.1e} (the bar is {worst.tol:g})")
+              f"error of {worst.max_rel_error:.1e} (the bar is {worst.tol:g}). The failing rows:")
+        for r in failing:
+            print(f"  FAIL  {r.layer}  {r.tensor}  {r.max_rel_error:.1e}")
     else:
         print("\nNot caught: every row passes")
     if args.train:
@@ -186,9 +188,9 @@ def _cmd_gradcheck_bug(args) -> int:
         correct, buggy = (histories[k].history for k in ("correct", "buggy"))
         print(f"\nThe tutorial network on scikit-learn's digits, {args.epochs} epochs, same start and batches:")
         print("epoch  loss correct  loss buggy  test acc correct  test acc buggy")
-        for e in range(len(correct["loss"])):
-            buggy_loss = buggy["loss"][e] if e < len(buggy["loss"]) else float("nan")
-            buggy_acc = buggy["val_accuracy"][e] if e < len(buggy["val_accuracy"]) else float("nan")
+        for e in range(len(correct.get("loss", []))):
+            buggy_loss = buggy["loss"][e] if e < len(buggy.get("loss", [])) else float("nan")
+            buggy_acc = buggy["val_accuracy"][e] if e < len(buggy.get("val_accuracy", [])) else float("nan")
             print(f"{e + 1:>5}  {correct['loss'][e]:>12.4f}  {buggy_loss:>10.4f}  "
                   f"{correct['val_accuracy'][e]:>16.4f}  {buggy_acc:>14.4f}")
         figure = args.figure if args.figure is not None else Path("runs") / "bug-zoo" / f"{bug.name}.png"

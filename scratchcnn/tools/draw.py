@@ -258,7 +258,7 @@ class DrawView:
                                      height_ratios=[1.0] * len(self.vector_layers) + [1.6, 2.2], hspace=0.5)
         self.ax_vectors = {k: fig.add_subplot(right[n]) for n, k in enumerate(self.vector_layers)}
         self.ax_probs = fig.add_subplot(right[len(self.vector_layers)])
-        numbers = right[len(self.vector_layers) + 1].subgridspec(1, 2, width_ratios=[1, 3.6], wspace=0.05)
+        numbers = right[len(self.vector_layers) + 1].subgridspec(1, 2, width_ratios=[1, 3.4], wspace=0.08)
         self.ax_filter = fig.add_subplot(numbers[0])
         self.ax_numbers = fig.add_subplot(numbers[1])
 
@@ -286,7 +286,7 @@ class DrawView:
         self.filter_image = self.ax_filter.imshow(np.zeros((3, 3)), cmap="RdBu_r")
         self.ax_filter.set_title("filter", fontsize=9)
         self.numbers_text = self.ax_numbers.text(0.0, 1.0, "", va="top", ha="left", family="monospace",
-                                                 fontsize=6.5, transform=self.ax_numbers.transAxes)
+                                                 fontsize=8, transform=self.ax_numbers.transAxes)
         self.ax_numbers.axis("off")
         self.highlight = None
         for ax in [self.ax_canvas, self.ax_input, self.ax_grad, self.ax_filter, *self.ax_maps.values(),
@@ -429,9 +429,9 @@ class DrawView:
                  f"{'patch x':<{width}}  {'kernel W':<{width}}  {'x * W':<{width}}"]
         for a, b, c in zip(patch_rows, kernel_rows, grid(products)):
             lines.append(f"{a:<{width}}  {b:<{width}}  {c:<{width}}")
-        lines += ["", f"sum of x * W   = {s['sum']: .4f}", f"+ bias b[{s['filter']}]   = {s['bias']: .4f}",
-                  f"= z            = {s['z']: .4f}", f"{s['activation']}(z)  = {s['y']: .4f}",
-                  f"the map shows  = {s['shown']: .4f}"]
+        steps = [("sum of x * W", s["sum"]), (f"+ bias b[{s['filter']}]", s["bias"]), ("= z", s["z"]),
+                 (f"{s['activation']}(z)", s["y"]), ("the map shows", s["shown"])]
+        lines += [""] + [f"{label:<15} {value: .4f}" for label, value in steps]
         return "\n".join(lines)
 
     # --- what the user does --------------------------------------------------------------------------------
@@ -527,9 +527,9 @@ class DrawView:
 FIGSIZE = (16, 9)
 
 
-def render(model, image_path=None, save_path=None, gradient_class: int | None = None):
-    """The view for ``image_path`` (or a blank sheet) on an off-screen canvas; written to ``save_path``
-    (PNG, atomically) when given. Returns the DrawView."""
+def render(model, image=None, save_path=None, gradient_class: int | None = None):
+    """The view for ``image`` (a picture file, an array, or None for a blank sheet) on an off-screen
+    canvas; written to ``save_path`` (PNG, atomically) when given. Returns the DrawView."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -539,7 +539,7 @@ def render(model, image_path=None, save_path=None, gradient_class: int | None = 
 
     fig = Figure(figsize=FIGSIZE)
     OffscreenCanvas(fig)
-    picture = digit_image.load_grey(image_path) if image_path is not None else None
+    picture = digit_image.load_grey(image) if image is not None else None
     view = DrawView(model, fig, picture)
     if gradient_class is not None:
         view.pick_class(gradient_class)

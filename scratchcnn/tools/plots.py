@@ -259,7 +259,13 @@ def plot_bug_training(correct: dict, buggy: dict, bug_name: str, path) -> Path:
         ax_acc.plot(epochs, history["val_accuracy"], style, marker="o", label=label)
     ax_loss.set(title="training loss", xlabel="epoch", ylabel="loss")
     ax_acc.set(title="test accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
-    final = f"correct {correct['val_accuracy'][-1]:.3f}, buggy {buggy['val_accuracy'][-1]:.3f}"
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+    def last(history):  # a run stopped by a NaN loss before its first epoch ended has no epochs
+        return f"{history['val_accuracy'][-1]:.3f}" if history.get("val_accuracy") else "none"
+
+    final = f"correct {last(correct)}, buggy {last(buggy)}"
     fig.suptitle(f"The tutorial network on scikit-learn's digits, with and without {bug_name} ({final})",
                  fontsize=10)
     for ax in (ax_loss, ax_acc):
