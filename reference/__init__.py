@@ -6,6 +6,9 @@ Every function here takes the same arguments and returns the same values as its 
     reference/pool.py    <->  scratchcnn/kernels/pool.py   (max pooling forward with argmax, backward)
     reference/conv_pool.py <-> scratchcnn/kernels/conv_pool.py (conv + max-pool as one step, both ways)
     reference/adam.py    <->  scratchcnn/kernels/adam.py   (one Adam update)
+    reference/rmsprop.py <->  scratchcnn/kernels/rmsprop.py (one RMSprop update, with or without momentum)
+    reference/sgd.py     <->  scratchcnn/kernels/sgd.py    (one SGD update: plain, momentum, Nesterov)
+    reference/losses.py  <->  scratchcnn/losses.py         (categorical cross-entropy, both forms)
     reference/layers.py  <->  scratchcnn/layers/*.py, scratchcnn/losses.py
                                (dense, flatten, dropout, relu, softmax, sparse cross-entropy)
 

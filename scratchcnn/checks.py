@@ -89,6 +89,33 @@ def validation_pair(validation_data) -> tuple:
     return tuple(validation_data)
 
 
+def validation_split(value, n_samples: int | None) -> float:
+    """fit's validation_split: a fraction in [0, 1) (0 means none) that leaves at least one of the
+    ``n_samples`` samples on each side (Keras trains on the first floor(n * (1 - split))); None: there is no
+    split to make (validation_data takes its place), only the range is checked."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"validation_split must be in [0, 1), got {value}: it is the fraction of x and y held "
+                         "out for validation, e.g. validation_split=0.1")
+    split_at = None if n_samples is None else _split_at(n_samples, value)
+    if value and split_at is not None and (split_at == 0 or split_at == n_samples):
+        raise ValueError(f"validation_split={value} of {n_samples} sample{'s' * (n_samples != 1)} leaves "
+                         f"{split_at} for training and {n_samples - split_at} for validation: both need at least "
+                         "one; use more data or another fraction")
+    return float(value)
+
+
+def _split_at(n_samples: int, fraction: float) -> int:
+    return int(np.floor(n_samples * (1.0 - fraction)))
+
+
+def split_off_validation(x: np.ndarray, y: np.ndarray, fraction: float):
+    """Keras's rule: the last ``fraction`` of the samples, before any shuffling -> (x, y, (x_val, y_val))."""
+    split_at = _split_at(len(x), fraction)
+    return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
+
+
 def callbacks(given) -> list[Callback]:
     given = list(given or [])
     for callback in given:

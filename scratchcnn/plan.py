@@ -32,7 +32,7 @@ import numpy as np
 
 from .kernels import conv_pool_backward, conv_pool_forward
 from .layers import Activation, Conv2D, Dense, MaxPooling2D, Softmax
-from .losses import SparseCategoricalCrossentropy
+from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 
 class LayerStep:
@@ -110,7 +110,7 @@ class SoftmaxCrossEntropyStep:
         return self.layers[0].backward_logits(dz)
 
 
-_CROSSENTROPY = (SparseCategoricalCrossentropy,)
+_CROSSENTROPY = (SparseCategoricalCrossentropy, CategoricalCrossentropy)
 
 
 class Plan:
@@ -146,11 +146,11 @@ class Plan:
             grad = step.backward(grad)
 
     def describe(self) -> list[str]:
-        """One line per fused step, for summary()."""
+        """One line per fused step, for summary(): 'conv2d + max_pooling2d: Conv2D + MaxPooling2D in ...'."""
         lines = []
         for step in self.steps:
             if step.fused:
                 names = " + ".join(layer.name for layer in step.layers)
-                lines.append(f"{names} (+ loss)" if isinstance(step, SoftmaxCrossEntropyStep) else names)
-                lines[-1] = f"{lines[-1]}: {step.what}"
+                loss = " (+ loss)" if isinstance(step, SoftmaxCrossEntropyStep) else ""
+                lines.append(f"{names}{loss}: {step.what}")
         return lines

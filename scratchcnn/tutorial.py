@@ -42,16 +42,16 @@ def prepare_images(x: np.ndarray, dtype="float32") -> np.ndarray:
 
 
 def load_dataset(name: str, data_dir=None, download: bool = True):
-    """('mnist' | 'digits') -> ((x_train, y_train), (x_test, y_test)), images prepared as floats.
+    """('mnist' | 'fashion_mnist' | 'digits') -> ((x_train, y_train), (x_test, y_test)), images prepared as floats.
 
     The digits train/test split is fixed (split seed 0), whatever seed the model trains with, so that
     ``scratchcnn evaluate`` scores a saved model on the same test images it was tested on."""
     from . import datasets
 
-    if name == "mnist":
-        (x_train, y_train), (x_test, y_test) = datasets.mnist.load_data(data_dir, download=download)
+    if name in ("mnist", "fashion_mnist"):  # the same loader, each with its own checksums and settings
+        (x_train, y_train), (x_test, y_test) = getattr(datasets, name).load_data(data_dir, download=download)
     elif name == "digits":
         (x_train, y_train), (x_test, y_test) = datasets.digits.load_data(seed=0)
     else:
-        raise ValueError(f"unknown dataset {name!r}: use 'mnist' or 'digits'")
+        raise ValueError(f"unknown dataset {name!r}: use 'mnist', 'fashion_mnist' or 'digits'")
     return (prepare_images(x_train), y_train), (prepare_images(x_test), y_test)

@@ -31,3 +31,13 @@ def test_throughputs_and_warm_start_are_measured():
     assert bench.inference_images_per_second(model, x, repeats=1) > 0
     assert 0 < bench.warm_start_seconds() < 120
     assert bench.peak_rss_mb() > 10
+
+
+def test_bench_knows_keras_convnet_and_walks_its_plan():
+    model = bench.keras_convnet(seed=0)
+    assert model.count_params() == 34_826                      # Keras's summary of the example says so
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 8)
+    names = [name for name, ms in bench.step_times(model, x, y, repeats=1)]
+    assert "conv2d_1 backward" in names                         # the second conv makes its input gradient
+    assert names[0] == "conv2d + max_pooling2d (fused) forward"

@@ -7,9 +7,11 @@
 
        # doc-test: skip          never run (shell-like snippets, long trainings, files the test lacks)
        # doc-test: needs-mnist   run only when the MNIST files are found; SCRATCHCNN_DATA points at them
+       # doc-test: needs-fashion-mnist   the same for Fashion-MNIST; SCRATCHCNN_FASHION_DATA points at them
 
-   A block that calls ``mnist.load_data(`` counts as needs-mnist without the marker. When MNIST is
-   missing, a page with such a block is skipped as a whole (its later blocks may use the data).
+   A block that calls ``mnist.load_data(`` counts as needs-mnist without the marker (and one that calls
+   ``fashion_mnist.load_data(`` as needs-fashion-mnist). When the data is missing, a page with such a
+   block is skipped as a whole (its later blocks may use the data).
    Blocks fenced as ``` (no language), ```bash or ```text are never run.
 
 2. Every relative link in README.md, docs/*.md and docs/layers/*.md points at a file or folder that
@@ -36,15 +38,17 @@ REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 LAYERS = DOCS / "layers"
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+SHARED_FASHION = REPO.parent / "shared" / "data" / "fashion-mnist"
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                "t10k-labels-idx1-ubyte.gz")
 
 # The layer pages this documentation promises (docs/layers/README.md is their index).
 LAYER_PAGES = ("conv2d.md", "maxpool2d.md", "flatten.md", "dense.md", "dropout.md", "relu.md",
-               "softmax-crossentropy.md", "adam.md")
+               "softmax-crossentropy.md", "adam.md", "optimizers.md")
 
 SKIP_MARK = "# doc-test: skip"
 MNIST_MARK = "# doc-test: needs-mnist"
+FASHION_MARK = "# doc-test: needs-fashion-mnist"
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\s]*)[^`]*$")
 
 
@@ -90,7 +94,9 @@ def python_blocks(page: Path):
         first = next((l.strip() for l in code.splitlines() if l.strip()), "")
         if first.startswith(SKIP_MARK):
             marker = "skip"
-        elif first.startswith(MNIST_MARK) or "mnist.load_data(" in code:
+        elif first.startswith(FASHION_MARK) or "fashion_mnist.load_data(" in code:
+            marker = "needs-fashion-mnist"
+        elif first.startswith(MNIST_MARK) or re.search(r"(?<!fashion_)mnist\.load_data\(", code):
             marker = "needs-mnist"
         else:
             marker = None
@@ -101,6 +107,11 @@ def python_blocks(page: Path):
 def _mnist_dir() -> Path | None:
     path = Path(os.environ.get("SCRATCHCNN_DATA") or SHARED_MNIST)
     return path if all((path / name).exists() for name in MNIST_FILES) else None
+
+
+def _fashion_dir() -> Path | None:
+    path = Path(os.environ.get("SCRATCHCNN_FASHION_DATA") or SHARED_FASHION)
+    return path if all((path / name).exists() for name in MNIST_FILES) else None  # the same four names
 
 
 def _run_block(page: Path, number: int, line: int, code: str, namespace: dict) -> str | None:
@@ -146,7 +157,14 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
             pytest.skip(f"{_rel(page)} has examples that need MNIST; put the four files in {SHARED_MNIST} "
                         "or set SCRATCHCNN_DATA")
         monkeypatch.setenv("SCRATCHCNN_DATA", str(mnist))
+    if any(marker == "needs-fashion-mnist" for *_, marker in blocks):
+        fashion = _fashion_dir()
+        if fashion is None:
+            pytest.skip(f"{_rel(page)} has examples that need Fashion-MNIST; put the four files in "
+                        f"{SHARED_FASHION} or set SCRATCHCNN_FASHION_DATA")
+        monkeypatch.setenv("SCRATCHCNN_FASHION_DATA", str(fashion))
     monkeypatch.setenv("SCRATCHCNN_CACHE", str(tmp_path / "cache"))  # nothing lands in the user's cache
+    monkeypatch.setenv("SCRATCHCNN_FASHION_CACHE", str(tmp_path / "fashion-cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(REPO))  # `import reference` works as it does from a checkout

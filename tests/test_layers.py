@@ -13,7 +13,7 @@ import scratchcnn
 from scratchcnn import activations, losses
 from scratchcnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from scratchcnn.model import Sequential
-from scratchcnn.optimizers import SGD, Adam
+from scratchcnn.optimizers import SGD, Adam, RMSprop
 
 
 def built(layer, input_shape, dtype=np.float32, seed=0):
@@ -516,5 +516,8 @@ def test_compile_accepts_optimizer_names():
     opt = Adam(learning_rate=0.01)
     model.compile(optimizer=opt)
     assert model.optimizer is opt
-    with pytest.raises(ValueError, match="adam"):
-        model.compile(optimizer="rmsprop")
+    model.compile(optimizer="RMSprop")                      # Keras's names, any case
+    assert isinstance(model.optimizer, RMSprop) and model.optimizer.rho == 0.9
+    with pytest.raises(ValueError, match="'adam', 'sgd', 'rmsprop'"):
+        model.compile(optimizer="adagrad")
+    assert isinstance(model.optimizer, RMSprop)             # a refused compile changes nothing

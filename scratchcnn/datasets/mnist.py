@@ -1,47 +1,21 @@
-"""MNIST: find, download, verify and load the four official files.
+"""MNIST: LeCun, Cortes and Burges's handwritten digits, the four official files.
 
 ``load_data()`` returns exactly what ``keras.datasets.mnist.load_data()`` returns::
 
     (x_train, y_train), (x_test, y_test) = load_data()
     # uint8 arrays of shapes (60000, 28, 28), (60000,), (10000, 28, 28), (10000,)
 
-Where the files are looked for (``data_dir``), first match wins:
-
-1. the ``path`` argument;
-2. the environment variable ``SCRATCHCNN_DATA``;
-3. the per-user cache: ``$SCRATCHCNN_CACHE``, else ``$XDG_CACHE_HOME/scratchcnn/mnist``,
-   else ``~/.cache/scratchcnn/mnist``.
-
-Trust rule: every file is checked against the SHA-256 of its *decompressed* content
-before use (the compressed bytes differ between mirrors, the content must not).
-Missing files are downloaded from ``MIRRORS``, tried in turn; a download goes to a
-temporary file beside the target and is renamed into place only once verified, so
-the folder never holds a partial or wrong file. A damaged file in the cache is
-replaced; a damaged file in a folder you chose is reported, never deleted.
-
-``load_idx_dataset`` does the loading part for any folder of MNIST-format files
-(Fashion-MNIST, KMNIST, subsets you wrote with ``idx.write_idx``).
+Where the files are looked for, first match wins: the ``path`` argument; ``$SCRATCHCNN_DATA``; the per-user
+cache (``$SCRATCHCNN_CACHE``, else ``$XDG_CACHE_HOME/scratchcnn/mnist``, else ``~/.cache/scratchcnn/mnist``).
+Finding, downloading, checking and caching are loader.py's, shared with Fashion-MNIST; this file holds what
+is MNIST's own: its checksums, its mirrors and its settings.
 """
-import hashlib
 import os
-import secrets
-import shutil
-import urllib.request
-import warnings
 from collections.abc import Mapping, Sequence
-from http.client import HTTPException
 from pathlib import Path
 
-import numpy as np
-
-from .errors import ChecksumError, DataNotFoundError, DatasetError, DownloadError, IDXFormatError
-from .idx import parse_idx, read_idx_bytes
-
-TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
-TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
-TEST_IMAGES = "t10k-images-idx3-ubyte.gz"
-TEST_LABELS = "t10k-labels-idx1-ubyte.gz"
-FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+from . import loader
+from .loader import FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, Split, load_idx_dataset
 
 # SHA-256 of the decompressed files (their MD5s match the values LeCun published).
 SHA256: Mapping[str, str] = {
@@ -58,221 +32,31 @@ MIRRORS = (
 )
 
 IMAGE_SHAPE = (28, 28)
-CHUNK_BYTES = 1 << 20
 
-Split = tuple[np.ndarray, np.ndarray]
+DATASET = loader.IdxDataset(name="mnist", title="MNIST", sha256=SHA256, mirrors=MIRRORS,
+                            data_env="SCRATCHCNN_DATA", cache_env="SCRATCHCNN_CACHE", cache_folder="mnist",
+                            image_shape=IMAGE_SHAPE)
+
+__all__ = ["load_data", "load_idx_dataset", "data_dir", "cache_dir", "FILES", "SHA256", "MIRRORS",
+           "TRAIN_IMAGES", "TRAIN_LABELS", "TEST_IMAGES", "TEST_LABELS", "DATASET"]
 
 
 def cache_dir() -> Path:
     """The per-user folder where downloaded MNIST files are kept."""
-    if os.environ.get("SCRATCHCNN_CACHE"):
-        return Path(os.environ["SCRATCHCNN_CACHE"]).expanduser()
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "scratchcnn" / "mnist"
-    return Path.home() / ".cache" / "scratchcnn" / "mnist"
+    return loader.cache_dir(DATASET)
 
 
 def data_dir(path: str | os.PathLike | None = None) -> Path:
     """The folder to load MNIST from: ``path``, else ``$SCRATCHCNN_DATA``, else ``cache_dir()``."""
-    if path is not None:
-        return Path(path).expanduser()
-    if os.environ.get("SCRATCHCNN_DATA"):
-        return Path(os.environ["SCRATCHCNN_DATA"]).expanduser()
-    return cache_dir()
+    return loader.data_dir(DATASET, path)
 
 
-def load_data(
-    path: str | os.PathLike | None = None,
-    *,
-    download: bool = True,
-    mirrors: Sequence[str] | None = None,
-    timeout: float = 30.0,
-    verbose: bool = True,
-) -> tuple[Split, Split]:
-    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``, downloading missing files.
+def load_data(path: str | os.PathLike | None = None, *, download: bool = True,
+              mirrors: Sequence[str] | None = None, timeout: float = 30.0,
+              verbose: bool = True) -> tuple[Split, Split]:
+    """Load MNIST as ``(x_train, y_train), (x_test, y_test)``, downloading missing files (loader.load).
 
     ``mirrors`` replaces ``MIRRORS`` (each is a URL prefix the file names are appended to);
     ``timeout`` is in seconds per network operation; ``verbose`` prints one line per download.
     """
-    if isinstance(mirrors, str):
-        raise TypeError(f"mirrors must be a list of URL prefixes, not one string. Fix: mirrors=[{mirrors!r}].")
-    directory = data_dir(path)
-    mirrors = MIRRORS if mirrors is None else tuple(mirrors)
-    if directory.exists() and not directory.is_dir():
-        raise DataNotFoundError(
-            f"{directory} is a file, not a folder. Fix: set SCRATCHCNN_DATA or pass path= "
-            "to the folder that holds the MNIST files."
-        )
-    ours = directory.resolve() == cache_dir().resolve()  # the cache is ours to repair
-
-    # Each pass downloads what is missing, then loads. A damaged file in the cache is
-    # deleted, so the next pass downloads it again (at most once per file).
-    attempt = 0
-    while True:
-        missing = [name for name in FILES if not (directory / name).is_file()]
-        if missing and not download:
-            raise DataNotFoundError(
-                f"MNIST files missing from {directory}: {', '.join(missing)}.\n"
-                f"Fix: put the four files ({', '.join(FILES)}) there, or point to a folder that "
-                "has them with SCRATCHCNN_DATA=/that/folder or load_data(path='/that/folder'), "
-                "or allow downloading with load_data(download=True)."
-            )
-        for name in missing:
-            _download(name, directory, mirrors=mirrors, timeout=timeout, verbose=verbose)
-        try:
-            return load_idx_dataset(directory, checksums=SHA256, image_shape=IMAGE_SHAPE)
-        except ChecksumError as error:
-            attempt += 1
-            if not (ours and download) or attempt > len(FILES):
-                raise
-            warnings.warn(
-                f"{error.path} in the cache is damaged (decompressed SHA-256 {error.actual}, "
-                f"expected {error.expected}); deleting it and downloading it again.",
-                stacklevel=2,
-            )
-            error.path.unlink()
-
-
-def load_idx_dataset(
-    directory: str | os.PathLike,
-    *,
-    train_images: str = TRAIN_IMAGES,
-    train_labels: str = TRAIN_LABELS,
-    test_images: str = TEST_IMAGES,
-    test_labels: str = TEST_LABELS,
-    checksums: Mapping[str, str] | None = None,
-    image_shape: tuple[int, int] | None = None,
-) -> tuple[Split, Split]:
-    """Load four MNIST-format IDX files from ``directory``; nothing is downloaded.
-
-    ``checksums`` maps file names to the SHA-256 of their decompressed content; a file
-    not in it is not checked. ``image_shape`` (e.g. ``(28, 28)``) is enforced when given.
-    """
-    directory = Path(directory)
-    names = (train_images, train_labels, test_images, test_labels)
-    missing = [name for name in names if not (directory / name).is_file()]
-    if missing:
-        raise DataNotFoundError(
-            f"{directory} lacks {', '.join(missing)}. "
-            "Fix: copy the files there, or pass the folder that has them."
-        )
-    checksums = checksums or {}
-    x_train, y_train, x_test, y_test = (_read_verified(directory / name, checksums.get(name)) for name in names)
-
-    _check_split(x_train, y_train, directory / train_images, directory / train_labels, image_shape)
-    _check_split(x_test, y_test, directory / test_images, directory / test_labels, image_shape)
-    if x_train.shape[1:] != x_test.shape[1:]:
-        raise DatasetError(
-            f"training images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}. "
-            f"Fix: the files in {directory} come from different data sets; use one set of four files."
-        )
-    return (x_train, y_train), (x_test, y_test)
-
-
-def _read_verified(path: Path, expected_sha256: str | None) -> np.ndarray:
-    """Read one IDX file, checking its decompressed SHA-256 first when one is expected."""
-    try:
-        raw = read_idx_bytes(path)  # decompress once: hash these bytes, then parse them
-    except IDXFormatError as error:  # e.g. a truncated .gz: it cannot match any checksum
-        if expected_sha256 is None:
-            raise
-        raise ChecksumError(
-            str(error), path=path, expected=expected_sha256, actual="none (the file cannot be decompressed)"
-        ) from error
-    if expected_sha256 is not None:
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected_sha256:
-            raise ChecksumError(
-                f"{path} is damaged or not the official file: the SHA-256 of its decompressed "
-                f"content is {actual}, expected {expected_sha256}.\n"
-                "Fix: delete it and load again (missing files are downloaded), "
-                "or replace it with a good copy.",
-                path=path,
-                expected=expected_sha256,
-                actual=actual,
-            )
-    return parse_idx(raw, name=str(path))
-
-
-def _check_split(
-    images: np.ndarray, labels: np.ndarray, images_path: Path, labels_path: Path, image_shape: tuple[int, int] | None
-) -> None:
-    """Images must be (count, height, width), labels (count,), with the same count."""
-    if images.ndim != 3:
-        raise IDXFormatError(
-            f"{images_path}: images must have 3 dimensions (count, height, width), got shape {images.shape}. "
-            "Fix: check that the file names are not swapped."
-        )
-    if labels.ndim != 1:
-        raise IDXFormatError(
-            f"{labels_path}: labels must have 1 dimension (count,), got shape {labels.shape}. "
-            "Fix: check that the file names are not swapped."
-        )
-    if image_shape is not None and images.shape[1:] != tuple(image_shape):
-        raise IDXFormatError(
-            f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, expected "
-            f"{image_shape[0]}x{image_shape[1]}. Fix: use the right files for this data set."
-        )
-    if len(images) != len(labels):
-        raise DatasetError(
-            f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels. "
-            "Fix: the two files must come from the same data set and split."
-        )
-
-
-def _download(name: str, directory: Path, *, mirrors: Sequence[str], timeout: float, verbose: bool) -> None:
-    """Download one MNIST file into ``directory``, trying each mirror in turn."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DownloadError(
-            f"cannot create the folder {directory} ({error}). "
-            "Fix: set SCRATCHCNN_DATA or pass path= to a folder you can write to."
-        ) from error
-    failures = []
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + name
-        try:
-            size = _fetch(url, directory / name, SHA256[name], timeout)
-        except (OSError, HTTPException, ValueError, DatasetError) as error:
-            failures.append(f"  {url}: {error}")
-            if verbose:
-                print(f"mnist: {url} failed: {error}")
-            continue
-        if verbose:
-            print(f"mnist: downloaded {name} ({size / 1e6:.1f} MB) from {mirror} into {directory}")
-        return
-    tried = "\n".join(failures) or "  (no mirrors were given)"
-    raise DownloadError(
-        f"could not download {name} from any mirror:\n{tried}\n"
-        f"Fix: download the four files ({', '.join(FILES)}) by hand into {directory}, "
-        "or set SCRATCHCNN_DATA (or pass path=) to a folder that has them."
-    )
-
-
-def _fetch(url: str, target: Path, sha256: str, timeout: float) -> int:
-    """Stream ``url`` to a temporary file beside ``target``; verify; rename into place.
-
-    Returns the number of bytes received. Whatever goes wrong, the temporary file is
-    removed, so the folder never keeps a partial download.
-    """
-    partial = target.with_name(f".{target.name}.partial-{secrets.token_hex(6)}")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "xb") as file:
-            shutil.copyfileobj(response, file, CHUNK_BYTES)
-            received = file.tell()
-            announced = response.headers.get("Content-Length")
-        if announced is not None and received != int(announced):
-            raise DownloadError(f"the connection closed after {received} of {announced} bytes")
-        actual = hashlib.sha256(read_idx_bytes(partial)).hexdigest()
-        if actual != sha256:
-            raise ChecksumError(
-                f"the downloaded file's decompressed SHA-256 is {actual}, expected {sha256}",
-                path=target,
-                expected=sha256,
-                actual=actual,
-            )
-        os.replace(partial, target)
-        return received
-    finally:
-        partial.unlink(missing_ok=True)  # only still there if something failed
+    return loader.load(DATASET, path, download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)

@@ -10,7 +10,8 @@ from ..layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D, ReLU,
 from ..model import Sequential
 from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
-from .optimizer_formulas import check_adam
+from .loss_checks import LOSS_CHECKS
+from .optimizer_formulas import OPTIMIZER_CHECKS, check_adam
 from .two_passes import check_layer_two_passes, check_network_two_passes
 
 
@@ -121,6 +122,7 @@ def suite_checks() -> list[SuiteCheck]:
     checks.append(SuiteCheck("tutorial network end to end, fuse=False",
                              lambda: _check_tutorial_network(fuse=False)))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
+    checks += [SuiteCheck(name, run) for name, run in LOSS_CHECKS + OPTIMIZER_CHECKS]
     # gradients overwritten, not added up: batch A, batch B, then A again gives A's gradients (two_passes.py)
     checks.append(SuiteCheck("Dense(7) two passes", lambda: check_layer_two_passes(
         Dense(7), (12,), label="Dense(7) on (2, 12), batch A, B, then A again")))

@@ -13,6 +13,8 @@ from .adam import adam_update
 from .conv import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
 from .conv_pool import conv_pool_backward, conv_pool_forward
 from .pool import maxpool2d_backward, maxpool2d_forward
+from .rmsprop import rmsprop_update
+from .sgd import sgd_update
 
 __all__ = [
     "adam_update",
@@ -24,4 +26,6 @@ __all__ = [
     "conv_pool_backward",
     "maxpool2d_forward",
     "maxpool2d_backward",
+    "rmsprop_update",
+    "sgd_update",
 ]

@@ -1,8 +1,9 @@
-"""``scratchcnn bench``: where the time goes in the tutorial network, in numbers.
+"""``scratchcnn bench``: where the time goes in a network (the tutorial's, or Keras's MNIST convnet), in numbers.
 
 Prints, for random MNIST-shaped data (speed does not depend on the pixel values):
-- each layer's forward and backward time at batch 32, the loss and the Adam update, as ``fit`` runs them
-  (the Conv2D -> MaxPooling2D pair fused) and with every layer on its own (``model.fuse = False``);
+- each step's forward and backward time (the model's plan, scratchcnn/plan.py), the loss and the
+  optimizer update, at the network's batch size (32 for the tutorial, 128 for Keras's convnet), as
+  ``fit`` runs them (fused steps included) and with every layer on its own (``model.fuse = False``);
 - training throughput (images per second through forward + backward + Adam at batch 32) and the
   projected time of one 60,000-image epoch;
 - inference throughput at batch 1000;
@@ -22,6 +23,8 @@ import time
 import numpy as np
 
 from ..kernels.threads import single_threaded_blas
+from ..layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+from ..model import Sequential
 from ..tutorial import build_model
 
 WARM_START = """
@@ -100,29 +103,49 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def run(compile_time: bool = True, plot_path=None) -> str:
+def keras_convnet(seed: int | None = 0) -> Sequential:
+    """Keras's own MNIST convnet example (keras.io/examples/vision/mnist_convnet), trained at batch 128."""
+    model = Sequential([
+        Input(shape=(28, 28, 1)),
+        Conv2D(32, kernel_size=(3, 3), activation="relu"),
+        MaxPooling2D(pool_size=(2, 2)),
+        Conv2D(64, kernel_size=(3, 3), activation="relu"),
+        MaxPooling2D(pool_size=(2, 2)),
+        Flatten(),
+        Dropout(0.5),
+        Dense(10, activation="softmax"),
+    ], seed=seed)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+NETWORKS = {"tutorial": (build_model, 32), "keras-convnet": (keras_convnet, 128)}  # builder, batch size
+
+
+def run(compile_time: bool = True, plot_path=None, network: str = "tutorial") -> str:
     """The report as text; with plot_path, also a bar chart of the step, fused beside unfused."""
+    build, batch = NETWORKS[network]
     rng = np.random.default_rng(0)
     x = rng.random((2000, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, len(x))
-    fused, unfused = build_model(seed=0), build_model(seed=0)
+    fused, unfused = build(seed=0), build(seed=0)
     unfused.fuse = False  # every layer on its own: the step before fusion, measured in the same run
-    lines = ["scratchcnn bench: the tutorial network, float32, random MNIST-shaped data", ""]
+    lines = [f"scratchcnn bench: the {network} network, float32, random MNIST-shaped data", ""]
     infer_ips = inference_images_per_second(fused, x)
     infer_ips_unfused = inference_images_per_second(unfused, x)
     with single_threaded_blas():
         for model in (fused, unfused):
-            model.train_on_batch(x[:32], y[:32])          # compile or load the kernels first
-        rows = step_times(fused, x[:32], y[:32])
-        rows_unfused = step_times(unfused, x[:32], y[:32])
-        train_ips = training_images_per_second(fused, x, y)
-        train_ips_unfused = training_images_per_second(unfused, x, y)
+            model.train_on_batch(x[:batch], y[:batch])    # compile or load the kernels first
+        rows = step_times(fused, x[:batch], y[:batch])
+        rows_unfused = step_times(unfused, x[:batch], y[:batch])
+        train_ips = training_images_per_second(fused, x, y, batch=batch)
+        train_ips_unfused = training_images_per_second(unfused, x, y, batch=batch)
     width = max(len(name) for name, _ in rows + rows_unfused)
-    for title, table in (("batch 32, as fit runs it", rows), ("batch 32, model.fuse = False", rows_unfused)):
+    for title, table in ((f"batch {batch}, as fit runs it", rows), (f"batch {batch}, model.fuse = False", rows_unfused)):
         lines.append(f"{title:<{width}}   ms")
         lines += [f"{name:<{width}} {ms:6.3f}" for name, ms in table]
         lines += [f"{'sum':<{width}} {sum(ms for _, ms in table):6.3f}", ""]
-    lines += [f"training:  {train_ips:8,.0f} images/s at batch 32 -> {60000 / train_ips:5.1f} s per "
+    lines += [f"training:  {train_ips:8,.0f} images/s at batch {batch} -> {60000 / train_ips:5.1f} s per "
               f"60,000-image epoch (unfused: {train_ips_unfused:,.0f} images/s, {60000 / train_ips_unfused:.1f} s)",
               f"inference: {infer_ips:8,.0f} images/s at batch 1000 (unfused: {infer_ips_unfused:,.0f})"]
     lines.append(f"warm start to the first training step: {warm_start_seconds():.2f} s")
