@@ -115,6 +115,8 @@ class CrossEntropyGradNotAveraged(losses.SparseCategoricalCrossentropy):
     """The loss is the mean over the batch, but its gradient is the sum's: the 1/N is missing."""
 
     def forward_backward(self, output, y):
+        if self.from_logits:                                          # the logits' own path, below
+            return self.forward_backward_logits(output, y)
         loss, grad = super().forward_backward(output, y)
         return loss, grad * len(y)                                    # the bug: no / N
 
