@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write
+from ..layers import Conv2D, Dropout, Flatten
 from . import digit_image
 
 CANVAS = 280           # side of the blank canvas in pixels: ten screen pixels per input pixel
@@ -242,8 +243,8 @@ class DrawView:
 
         fig, layers = self.fig, self.model.layers
         self.map_layers = [k for k, layer in enumerate(layers) if len(layer.output_shape) == 3]
-        self.vector_layers = [k for k, layer in enumerate(layers[:-1])
-                              if len(layer.output_shape) == 1 and type(layer).__name__ not in ("Flatten", "Dropout")]
+        self.vector_layers = [k for k, layer in enumerate(layers[:-1])     # Flatten and Dropout: nothing new
+                              if len(layer.output_shape) == 1 and not isinstance(layer, (Flatten, Dropout))]
         hidden = [layers[k].name for k in range(len(layers) - 1)
                   if k not in self.map_layers and k not in self.vector_layers]
         outer = fig.add_gridspec(1, 3, width_ratios=[3.1, 4.7, 4.4], left=0.02, right=0.98, top=0.93,
@@ -373,7 +374,7 @@ class DrawView:
         self.ax_probs.set_title(f"{layers[-1].name}: probabilities (click a bar: its gradient)", fontsize=9)
         if self.selection is None and self.map_layers:                         # something to show at once:
             k = self.map_layers[0]                                              # the strongest pixel of the
-            if type(layers[k]).__name__ == "Conv2D":                           # first conv's map
+            if isinstance(layers[k], Conv2D):                                   # first conv's map
                 i, j, f = np.unravel_index(int(np.argmax(self.outputs[k][0])), self.outputs[k][0].shape)
                 self.selection = (k, int(f), int(i), int(j))
         self._show_selection()
@@ -482,7 +483,7 @@ class DrawView:
             self.fig.canvas.draw_idle()
         elif event.inaxes in self.ax_maps.values() and event.xdata is not None:
             k = next(key for key, ax in self.ax_maps.items() if ax is event.inaxes)
-            if type(self.model.layers[k]).__name__ != "Conv2D":
+            if not isinstance(self.model.layers[k], Conv2D):
                 return
             h, w, c = self.outputs[k][0].shape
             col, row = int(round(event.xdata)), int(round(event.ydata))
