@@ -6,6 +6,8 @@
     scratchcnn plot --run runs/mnist  a trained run's figures: curves, confusion matrix, filters, feature maps
     scratchcnn predict my_digit.png --show steps.png    the digit in your own picture, and how it was prepared
     scratchcnn gradcheck             every analytic gradient against central differences
+    scratchcnn gradcheck --break list    the zoo of classic backward bugs; --break NAME --train shows one
+    scratchcnn draw                  draw a digit and watch the network think (--image a.png --save v.png)
 
 Errors a user can cause print one line, ``scratchcnn: error: ...`` naming the file and the fix, and exit
 with the status of their kind (``EXIT_STATUS``, docs/errors.md): 1 for bad data, weights or pictures, 2 for
@@ -234,6 +236,8 @@ def _cmd_predict(args) -> int:
 def _cmd_gradcheck(args) -> int:
     from .. import gradcheck
 
+    if args.bug is not None:  # a bug of the zoo, injected (gradcheck/bugs.py, docs/bug-zoo.md)
+        return _cmd_gradcheck_bug(args)
     if args.layer is not None:  # a layer of the user's: module:Name (docs/write-a-layer.md)
         gradcheck.load_layer(args.layer)  # a bad name fails here, in one line
         checks = gradcheck.user_layer_checks(args.layer, args.input_shape)
@@ -242,6 +246,68 @@ def _cmd_gradcheck(args) -> int:
     results = [result for check in checks for result in check.run()]
     print(gradcheck.format_table(results))
     return 0 if all(r.passed for r in results) else 1
+
+
+def _cmd_gradcheck_bug(args) -> int:
+    """``gradcheck --break NAME``: the checks that see one bug of the zoo, and with --train what training
+    with it learns; exits 1 when the checks catch the bug (they always should)."""
+    from .. import gradcheck
+    from ..gradcheck import bugs
+
+    if args.bug == "list":
+        print(bugs.describe())
+        return 0
+    bug = bugs.get(args.bug)
+    print(f"Bug {bug.name}: {bug.sentence}\n")
+    results = bugs.run(bug)
+    print(gradcheck.format_table(results))
+    failing = [r for r in results if not r.passed]
+    if failing:
+        worst = bugs.worst(results)
+        print(f"\nCaught: {len(failing)} rows fail, the worst {worst.layer} {worst.tensor} with a relative "
+              f"error of {worst.max_rel_error:.1e} (the bar is {worst.tol:g}). The failing rows:")
+        for r in failing:
+            print(f"  FAIL  {r.layer}  {r.tensor}  {r.max_rel_error:.1e}")
+    else:
+        print("\nNot caught: every row passes")
+    if args.train:
+        from . import plots
+
+        histories = bugs.train_beside(bug, epochs=args.epochs, seed=0)
+        correct, buggy = (histories[k].history for k in ("correct", "buggy"))
+        print(f"\nThe tutorial network on scikit-learn's digits, {args.epochs} epochs, same start and batches:")
+        print("epoch  loss correct  loss buggy  test acc correct  test acc buggy")
+        for e in range(len(correct.get("loss", []))):
+            buggy_loss = buggy["loss"][e] if e < len(buggy.get("loss", [])) else float("nan")
+            buggy_acc = buggy["val_accuracy"][e] if e < len(buggy.get("val_accuracy", [])) else float("nan")
+            print(f"{e + 1:>5}  {correct['loss'][e]:>12.4f}  {buggy_loss:>10.4f}  "
+                  f"{correct['val_accuracy'][e]:>16.4f}  {buggy_acc:>14.4f}")
+        figure = args.figure if args.figure is not None else Path("runs") / "bug-zoo" / f"{bug.name}.png"
+        plots.plot_bug_training(correct, buggy, bug.name, figure)
+        print(f"Wrote {figure}")
+    return 1 if failing else 0
+
+
+def _cmd_draw(args) -> int:
+    from . import draw
+
+    if not args.weights.is_file():
+        raise FileNotFoundError(f"no weights file at {args.weights}: train first (scratchcnn train) or give "
+                                "--weights")
+    model = draw.load_model(args.weights)
+    if args.save is not None:
+        view = draw.render(model, args.image, args.save, gradient_class=args.gradient_class)
+        print(f"Predicted digit: {view.answer}")
+        for d, p in enumerate(view.probabilities):
+            print(f"  {d}  {p:.4f}  {'#' * round(30 * float(p))}".rstrip())
+        print(f"Wrote {args.save}")
+        return 0
+    try:
+        draw.open_window(model, args.image, gradient_class=args.gradient_class)
+    except draw.NoWindow as error:
+        print(f"scratchcnn: error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _cmd_bench(args) -> int:
@@ -330,7 +396,28 @@ def build_parser() -> argparse.ArgumentParser:
                             "(a Layer class made with no arguments, imported from the current folder)")
     check.add_argument("--input-shape", type=_shape, default=(6, 6, 3), metavar="H,W,C",
                        help="the input shape (without the batch axis) for MODULE:LAYER (default: 6,6,3)")
+    check.add_argument("--break", dest="bug", metavar="NAME", default=None,
+                       help="inject a classic backward bug from the zoo and show the rows that catch it; "
+                            "'--break list' names them (docs/bug-zoo.md)")
+    check.add_argument("--train", action="store_true",
+                       help="with --break: also train the tutorial network on scikit-learn's digits with "
+                            "the bug and without, and draw both runs")
+    check.add_argument("--epochs", type=positive_int, default=5, help="with --train: epochs (default 5)")
+    check.add_argument("--figure", type=Path, default=None, metavar="PNG",
+                       help="with --train: where the figure goes (default: runs/bug-zoo/NAME.png)")
     check.set_defaults(run=_cmd_gradcheck)
+
+    draw = commands.add_parser("draw", help="draw a digit and watch the network think, layer by layer "
+                               "(a window; --save for a file)")
+    draw.add_argument("--weights", type=Path, default=Path("runs/mnist/model.weights.npz"),
+                      help="weights of any Sequential of scratchcnn layers trained on 28x28 images "
+                           "(default: runs/mnist/model.weights.npz, the last train run)")
+    draw.add_argument("--image", type=Path, default=None, help="start with this picture on the canvas")
+    draw.add_argument("--save", type=Path, default=None, metavar="OUT.png",
+                      help="open no window: render the view of --image (or a blank sheet) into OUT.png")
+    draw.add_argument("--gradient-class", type=int, choices=range(10), default=None, metavar="DIGIT",
+                      help="show dL/d(input) for this class (default: the predicted one)")
+    draw.set_defaults(run=_cmd_draw)
 
     bench = commands.add_parser("bench", help="time each layer, training and inference; peak memory")
     bench.add_argument("--no-compile-time", action="store_true",
