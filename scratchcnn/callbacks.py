@@ -22,18 +22,27 @@ Two safety nets are built into ``fit`` itself rather than being callbacks, so no
   ``TrainingInterrupted``.
 """
 import numbers
+import string
 import warnings
 from pathlib import Path
 
 
 class Callback:
-    """Base class: override the methods you need; the others do nothing."""
+    """Base class: override the methods you need; the others do nothing.
+
+    ``fit`` hands each callback the model (``self.model``) and, as Keras does, ``self.params``: the
+    ``epochs``, the ``steps`` per epoch, ``verbose``, and ``metrics``, the names the epoch logs will hold
+    (loss, accuracy, and val_loss, val_accuracy when there is validation data)."""
 
     def __init__(self):
         self.model = None
+        self.params: dict = {}
 
     def set_model(self, model) -> None:
         self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
 
     def on_train_begin(self, logs=None) -> None:
         pass
@@ -69,6 +78,23 @@ class ModelCheckpoint(Callback):
         self.verbose = verbose
         self.last_saved: Path | None = None  # the file written at the last epoch end
         self.last_epoch: int | None = None   # which epoch it holds (counting from 1)
+
+    def on_train_begin(self, logs=None) -> None:
+        """Check the filepath's fields now, as a save would fill them, not after the first epoch."""
+        logged = self.params.get("metrics")
+        if logged is None:  # fit did not say what it logs (a hand-driven callback): checked at each save
+            return
+        fields = {"epoch": 1, **{name: 0.5 for name in logged}}
+        for _, field, _, _ in string.Formatter().parse(self.filepath):
+            key = (field or "").split(".")[0].split("[")[0]
+            if field is not None and key not in fields:
+                need = " (val_ names need validation_data or validation_split)" if key.startswith("val_") else ""
+                raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} uses {{{field}}}, which this fit "
+                                 f"will not log{need}; known: {', '.join(fields)}")
+        try:
+            self.filepath.format(**fields)
+        except (ValueError, TypeError, IndexError, KeyError) as error:
+            raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} cannot be filled in ({error})") from None
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         path = Path(self.filepath.format(epoch=epoch + 1, **(logs or {})))

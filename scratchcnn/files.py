@@ -26,18 +26,26 @@ def _mode_for(path: Path) -> int:
 
 @contextlib.contextmanager
 def atomic_write(path):
-    """Context manager yielding a binary file that becomes ``path`` only if the block succeeds."""
+    """Context manager yielding a binary file that becomes ``path`` only if the block succeeds.
+
+    An OSError on the way (a full disk, a read-only folder) is raised with ``path`` as its filename, not
+    the temporary file's name, so the message says which file could not be written."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         with os.fdopen(fd, "wb") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
+    except OSError as error:
+        if error.errno is None or error.filename == str(path):
+            raise
+        raise type(error)(error.errno, error.strerror, str(path)) from error
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
 
 

@@ -242,8 +242,12 @@ class Sequential:
             x, y, validation_data = checks.split_off_validation(x, y, validation_split)
         elif validation_data is not None:
             validation_data = self._prepare_xy(*checks.validation_pair(validation_data), what="validation_data x")
+        logged = ["loss", *self.metrics]  # what each epoch's logs hold (ModelCheckpoint checks its fields)
+        logged += [f"val_{name}" for name in logged] if validation_data is not None else []
         for callback in callbacks:
             callback.set_model(self)
+            callback.set_params({"epochs": epochs, "steps": -(-len(x) // batch_size), "verbose": verbose,
+                                 "metrics": logged})
         with single_threaded_blas(), CtrlC() as ctrl_c:
             return self._fit(x, y, batch_size, epochs, verbose, shuffle, validation_data, callbacks, ctrl_c)
 
@@ -417,21 +421,30 @@ class Sequential:
             print_fn(line)
 
     # --- weights ---------------------------------------------------------------------------------------
+    # A layer's ``weights``, Keras order: its trained ``params``, then its ``non_trainable`` state.
     def get_weights(self) -> list[np.ndarray]:
         """Every layer's weights in order, Keras layout: [conv kernel, conv bias, dense kernel, ...]."""
-        return [w for layer in self.layers for w in layer.get_weights()]
+        return [w.copy() for layer in self.layers for w in layer.weights]
 
-    def set_weights(self, weights: list[np.ndarray]) -> None:
+    def set_weights(self, weights) -> None:
+        """Copy ``weights`` (a list in get_weights' order) into the model. All or nothing: every array is
+        converted and checked (numbers, shape, finite) before the first one is copied."""
         if not self.built:
             raise ValueError("build the model (an input_shape on the first layer) before set_weights")
-        expected = sum(len(layer.params) for layer in self.layers)
-        if len(weights) != expected:
-            raise ValueError(f"the model has {expected} weight arrays, got {len(weights)}")
+        if not isinstance(weights, (list, tuple)):
+            raise TypeError(f"set_weights needs a list of arrays (as get_weights returns), got "
+                            f"{type(weights).__name__}")
+        targets = [(layer, w) for layer in self.layers for w in layer.weights]
+        if len(weights) != len(targets):
+            raise ValueError(f"the model has {len(targets)} weight arrays, got {len(weights)}")
+        converted = [_checked_weight(new, target, f"weight {i} ({layer.name})", self.dtype)
+                     for i, ((layer, target), new) in enumerate(zip(targets, weights))]
         per_layer, k = [], 0
         for layer in self.layers:
-            per_layer.append(weights[k:k + len(layer.params)])
-            k += len(layer.params)
-        for layer, chunk in zip(self.layers, per_layer):  # check every layer before changing any
+            n = len(layer.weights)
+            per_layer.append(converted[k:k + n])
+            k += n
+        for layer, chunk in zip(self.layers, per_layer):  # the layers' own checks, still before any change
             layer.check_weights(chunk)
         for layer, chunk in zip(self.layers, per_layer):
             layer.set_weights(chunk)
@@ -444,12 +457,94 @@ class Sequential:
         weights_file.save(path, self.get_weights(), self.architecture())
 
     def load_weights(self, path) -> None:
-        """Read weights saved by ``save_weights``; refuses a file made by another architecture, and a
-        damaged file, before changing anything."""
-        saved, weights = weights_file.load(path)
-        if not self.built and saved["input_shape"]:
+        """Read weights saved by ``save_weights``. Refuses a damaged or hostile file, and one made for
+        another architecture, before changing anything; an unbuilt model is built only once every check
+        has passed, at the input shape the file records."""
+        file = weights_file.inspect(path)  # the record and the .npy headers, checked; no weight read yet
+        saved, wanted = file.architecture, self.architecture()
+        if not self.built:  # the file says the input shape; the layers must be the model's
+            if not saved["input_shape"]:
+                raise weights_file.WeightsFileError(f"{path} records no input shape (saved from a model never "
+                                                    "built): build this model first, then load")
+            wanted["input_shape"] = saved["input_shape"]
+        if saved != wanted:
+            raise weights_file.WeightsFileError(
+                f"{path} holds weights of another architecture:\n  file:  {weights_file.describe(saved)}\n"
+                f"  model: {weights_file.describe(wanted)}")
+        if self.built:
+            _check_shapes(self._weight_shapes(), file, path)
+        else:
+            _check_shapes_unbuilt(self.layers, tuple(saved["input_shape"]), self.dtype, file, path)
+        weights = file.read_arrays()  # only now the data: bounded by the shapes just checked
+        if not self.built:
             self.build(tuple(saved["input_shape"]))
-        if saved != self.architecture():
-            raise ValueError(f"{path} holds weights of another architecture:\n  file:  "
-                             f"{weights_file.describe(saved)}\n  model: {weights_file.describe(self.architecture())}")
         self.set_weights(weights)
+
+    def _weight_shapes(self) -> list[tuple[int, ...]]:
+        return [w.shape for layer in self.layers for w in layer.weights]
+
+
+def _checked_weight(new, target: np.ndarray, what: str, dtype: np.dtype) -> np.ndarray:
+    """``new`` as an array of the model's dtype and ``target``'s shape, or a one-line error naming it."""
+    try:
+        array = np.asarray(new)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"set_weights: {what} cannot be made into an array ({error})") from None
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"set_weights: {what} must hold numbers (float or integer), got dtype {array.dtype}")
+    if array.shape != target.shape:
+        raise ValueError(f"set_weights: {what} must have shape {target.shape}, got an array of shape {array.shape}")
+    with np.errstate(over="ignore"):  # float64 values too large for float32 become inf: refused just below
+        array = array.astype(dtype)
+    if not np.isfinite(array).all():
+        raise ValueError(f"set_weights: {what} holds {array.size - np.count_nonzero(np.isfinite(array))} NaN or "
+                         "infinite values; every weight must be a finite number")
+    return array
+
+
+def _check_shapes(shapes, file, path, so_far: bool = False) -> None:
+    """The weight shapes the file's headers declare must be ``shapes``, one for one (``so_far``: the file's
+    first ``len(shapes)`` must be, more may follow)."""
+    if len(shapes) > len(file.shapes) or (len(shapes) != len(file.shapes) and not so_far):
+        raise weights_file.WeightsFileError(f"{path} holds {len(file.shapes)} weight arrays; its architecture "
+                                            f"has {len(shapes)}: the file is damaged")
+    for name, declared, shape in zip(file.members, file.shapes, shapes):
+        if declared != shape:
+            raise weights_file.WeightsFileError(f"{path}: {name} has shape {declared}, but the architecture it "
+                                                f"records needs {shape}: the file is damaged")
+
+
+# Loading into an unbuilt model: each layer's output at the recorded input shape, per sample, at most this
+# many numbers (the tutorial's largest, Conv2D's: 26 x 26 x 28 = 18,928). A bigger model: build it first.
+MAX_UNBUILT_VALUES = 1 << 18
+
+
+def _check_shapes_unbuilt(layers, input_shape, dtype, file, path) -> None:
+    """Check the file's weight shapes against ``layers`` built at ``input_shape``, on a throwaway copy, so
+    that the real model stays unbuilt until the file is known to fit it. The shapes are walked first,
+    allocating nothing: a recorded input shape that makes any layer's output large is refused there.
+    The copy is then built a layer at a time, each checked as soon as it exists, so a file whose input
+    shape lies is refused at the first layer the lie reaches."""
+    shape = input_shape
+    for layer in layers:
+        try:
+            shape = layer.compute_output_shape(shape)
+        except ValueError as error:
+            raise weights_file.WeightsFileError(f"{path}: the input_shape it records, {input_shape}, does not "
+                                                f"fit the model ({error})") from None
+        if np.prod(shape, dtype=np.float64) > MAX_UNBUILT_VALUES:
+            raise weights_file.WeightsFileError(
+                f"{path}: the input_shape it records, {input_shape}, makes layer {layer.name!r} output "
+                f"{np.prod(shape, dtype=np.float64):,.0f} numbers per sample; an unbuilt model loads files of "
+                f"at most {MAX_UNBUILT_VALUES:,}: build the model first (model.build(input_shape))")
+    shapes, shape, rng = [], input_shape, np.random.default_rng(0)  # not the model's generator
+    for layer in layers:
+        if layer.built and layer.input_shape == shape and layer.dtype == dtype:  # as build() keeps it
+            shape = layer.output_shape
+            shapes += [w.shape for w in layer.weights]
+        else:
+            twin = copy.deepcopy(layer)  # built for the check, then thrown away
+            shape = twin.build(shape, dtype, rng)
+            shapes += [w.shape for w in twin.weights]
+        _check_shapes(shapes, file, path, so_far=True)
+    _check_shapes(shapes, file, path)

@@ -146,11 +146,11 @@ class Plan:
             grad = step.backward(grad)
 
     def describe(self) -> list[str]:
-        """One line per fused step, for summary()."""
+        """One line per fused step, for summary(): 'conv2d + max_pooling2d: Conv2D + MaxPooling2D in ...'."""
         lines = []
         for step in self.steps:
             if step.fused:
                 names = " + ".join(layer.name for layer in step.layers)
-                lines.append(f"{names} (+ loss)" if isinstance(step, SoftmaxCrossEntropyStep) else names)
-                lines[-1] = f"{lines[-1]}: {step.what}"
+                loss = " (+ loss)" if isinstance(step, SoftmaxCrossEntropyStep) else ""
+                lines.append(f"{names}{loss}: {step.what}")
         return lines

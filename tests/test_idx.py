@@ -80,7 +80,7 @@ CORRUPTIONS = [  # (test id, file content, words the error message must contain)
     ("truncated uint8", idx_bytes(0x08, (2, 3), b"\x00" * 5), "truncated"),
     ("truncated int32", idx_bytes(0x0C, (2,), b"\x00" * 7), "truncated"),
     ("too long", idx_bytes(0x08, (2, 3), b"\x00" * 7), "1 extra bytes"),
-    ("absurd dims", idx_bytes(0x08, (2**32 - 1,) * 3, b"\x00"), "truncated"),
+    ("absurd dims", idx_bytes(0x08, (2**32 - 1,) * 3, b"\x00"), "bytes of data, more than the"),  # refused from the header
     ("absurd dims, size 0", idx_bytes(0x08, (0, 2**32 - 1, 2**32 - 1, 2**32 - 1), b""), "cannot be made"),
     ("bad gzip", b"\x1f\x8b" + b"\x00" * 20, "gzip"),
     ("truncated gzip", gzip.compress(idx_bytes(0x08, (3,), b"abc"), mtime=0)[:-6], "gzip"),

@@ -17,16 +17,17 @@ The reader trusts nothing in the file: every inconsistency raises ``IDXFormatErr
 naming the file and the problem, never an obscure NumPy or zlib error.
 """
 import gzip
+import io
 import math
 import os
-import secrets
 import struct
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .errors import DataNotFoundError, IDXFormatError
+from ..files import atomic_write
+from .errors import DataNotFoundError, DatasetError, IDXFormatError
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -45,6 +46,11 @@ DTYPES: dict[int, np.dtype] = {
 # NumPy 1.x arrays have at most 32 dimensions (2.x: 64); real IDX files have 1 to 4.
 MAX_NDIM = 32
 
+# Reading limits (read_idx_bytes): a header may ask for at most MAX_IDX_BYTES of data (MNIST's largest
+# file, the training images, has 47 MB); past what the header asks for, at most EXTRA_BYTES are read.
+MAX_IDX_BYTES = 1 << 31
+EXTRA_BYTES = 1 << 20
+
 
 def read_idx(source: Source) -> np.ndarray:
     """Read an IDX file (plain or gzip) or IDX bytes into a native-endian array."""
@@ -57,29 +63,66 @@ def read_idx_bytes(source: Source) -> bytes:
 
     Kept separate from ``parse_idx`` so a caller can hash the exact bytes it parses
     (``mnist.py`` checks the SHA-256 and then parses the same bytes).
+
+    Nothing is read (or inflated) beyond what the header can honestly need: the header
+    is read first, then its shape times the item size, plus at most ``EXTRA_BYTES``
+    so that a few stray bytes can still be counted in the error message. A header that
+    claims more than ``MAX_IDX_BYTES``, and a file (say a gzip bomb of concatenated
+    members) that goes on past that bound, are refused before they cost memory.
     """
     name = _describe(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        data = bytes(source)
-    else:
-        try:
-            data = Path(source).read_bytes()
-        except FileNotFoundError as error:
-            raise DataNotFoundError(
-                f"{name} does not exist. Check the path, or download the file first."
-            ) from error
-        except IsADirectoryError as error:
-            raise DataNotFoundError(
-                f"{name} is a folder, not a file. Pass the path of the IDX file inside it."
-            ) from error
-    if data[:2] == GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
+        return _read_bounded(io.BytesIO(source), name)
+    try:
+        with open(source, "rb") as file:
+            return _read_bounded(file, name)
+    except FileNotFoundError as error:
+        raise DataNotFoundError(f"{name} does not exist. Check the path, or download the file first.") from error
+    except IsADirectoryError as error:
+        raise DataNotFoundError(
+            f"{name} is a folder, not a file. Pass the path of the IDX file inside it."
+        ) from error
+    except PermissionError as error:
+        raise DatasetError(
+            f"{name} cannot be read: permission denied. Fix: make it readable (chmod a+r) or copy the files "
+            "to a folder of your own."
+        ) from error
+
+
+def _read_bounded(file, name: str) -> bytes:
+    """The IDX bytes from an open binary file, plain or gzip, read in the order the header allows."""
+    compressed = file.read(2) == GZIP_MAGIC
+    file.seek(0)
+    stream = gzip.GzipFile(fileobj=file, mode="rb") if compressed else file  # gzip inflates only what is read
+    try:
+        data = stream.read(4)
+        ndim = data[3] if len(data) == 4 else 0
+        if data[:2] != b"\0\0" or data[2:3] not in {bytes([c]) for c in DTYPES} or not 1 <= ndim <= MAX_NDIM:
+            return data + stream.read(4 * MAX_NDIM)  # not a header we can size: parse_idx says what is wrong
+        data += stream.read(4 * ndim)
+        if len(data) < 4 + 4 * ndim:
+            return data
+        dims = struct.unpack(f">{ndim}I", data[4:])
+        needed = math.prod(dims) * DTYPES[data[2]].itemsize  # the data the header asks for, in bytes
+        if needed > MAX_IDX_BYTES:
             raise IDXFormatError(
-                f"{name}: the gzip stream is damaged ({error}). "
-                "The file is probably truncated or corrupted: get a fresh copy."
-            ) from error
+                f"{name}: the header says shape {dims} of {DTYPES[data[2]].name}, {needed:,} bytes of data, "
+                f"more than the {MAX_IDX_BYTES:,} an IDX file may hold here. "
+                "The file is corrupted or not an IDX file: get a fresh copy."
+            )
+        data += stream.read(needed + EXTRA_BYTES + 1)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise IDXFormatError(
+            f"{name}: the gzip stream is damaged ({error}). "
+            "The file is probably truncated or corrupted: get a fresh copy."
+        ) from error
+    if len(data) > 4 + 4 * ndim + needed + EXTRA_BYTES:
+        what = "inflates to" if compressed else "holds"
+        raise IDXFormatError(
+            f"{name}: {what} more than {EXTRA_BYTES:,} bytes beyond the {needed:,} its header needs "
+            f"(shape {dims} of {DTYPES[data[2]].name}); refused without reading on "
+            f"({'a decompression bomb, or ' if compressed else ''}the wrong file). Get a fresh copy."
+        )
     return data
 
 
@@ -148,13 +191,8 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
         content = gzip.compress(content, mtime=0)  # mtime=0: same array, same bytes
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}")
-    try:
-        with open(partial, "xb") as file:
-            file.write(content)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)  # only still there if something failed
+    with atomic_write(path) as file:
+        file.write(content)
 
 
 def _type_code(dtype: np.dtype) -> int:

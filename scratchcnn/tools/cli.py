@@ -7,10 +7,13 @@
     scratchcnn predict my_digit.png --show steps.png    the digit in your own picture, and how it was prepared
     scratchcnn gradcheck             every analytic gradient against central differences
 
-Errors a user can cause (missing data, a wrong weights file) print one line and exit 1; ``--debug``
-shows the traceback instead.
+Errors a user can cause print one line, ``scratchcnn: error: ...`` naming the file and the fix, and exit
+with the status of their kind (``EXIT_STATUS``, docs/errors.md): 1 for bad data, weights or pictures, 2 for
+bad options, 74 when the file system refuses (permissions, read-only, full disk), 71 out of memory, 130
+Ctrl-C. ``--debug`` shows the traceback instead.
 """
 import argparse
+import errno
 import json
 import sys
 import time
@@ -247,7 +250,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command. Every error a user can cause ends here as one line, ``scratchcnn: error: ...``,
+    with the exit status of its kind (``EXIT_STATUS``); ``--debug`` shows the traceback instead."""
+    args = build_parser().parse_args(argv)  # bad options: argparse's usage and exit status 2
     from ..datasets import DataNotFoundError, DatasetError
 
     try:
@@ -256,16 +261,53 @@ def main(argv=None) -> int:
             raise DataNotFoundError(f"--data-dir {data_dir} is not a folder: give the folder that holds the four "
                                     "MNIST .gz files, or leave --data-dir out to use the cache")
         return args.run(args)
-    except (DatasetError, FileNotFoundError, ValueError) as error:
+    except KeyboardInterrupt:
+        print("\nscratchcnn: interrupted", file=sys.stderr)
+        return EXIT_STATUS["interrupted"]
+    except (DatasetError, ValueError, OSError, MemoryError) as error:
         if args.debug:
             raise
-        print(f"scratchcnn: error: {error}", file=sys.stderr)
+        kind, message = _explain(error)
+        print(f"scratchcnn: error: {message}", file=sys.stderr)
         if (isinstance(error, DatasetError) and getattr(args, "dataset", None) == "mnist"
                 and "--data-dir" not in str(error)):
             # the loader speaks Python (path=); say it in command-line words too
             print("scratchcnn: on the command line, point --data-dir at a folder with the four MNIST files, "
                   "or try --dataset digits, which needs no download", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nscratchcnn: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_STATUS[kind]
+
+
+# The exit status of each kind of failure (docs/errors.md). 74 and 71 are EX_IOERR and EX_OSERR of the
+# BSD sysexits.h convention; 2 is argparse's own for bad options.
+EXIT_STATUS = {"input": 1, "usage": 2, "out of memory": 71, "file system": 74, "interrupted": 130}
+
+_OS_FIXES = {  # errno -> the fix, after the system's own words (Permission denied, No space left on device)
+    errno.EACCES: "fix its permissions, or choose a folder of your own (e.g. --output)",
+    errno.EPERM: "fix its permissions, or choose a folder of your own (e.g. --output)",
+    errno.EROFS: "choose a folder on a writable disk (e.g. --output)",
+    errno.ENOSPC: "free some space, or write to another disk (e.g. --output)",
+    errno.EDQUOT: "free some space, or write to another disk (e.g. --output)",
+    errno.EEXIST: "a file is in the way: remove or rename it, or choose another path",
+    errno.ENOTDIR: "a file is in the way where a folder is needed: remove or rename it, or choose another path",
+    errno.EISDIR: "it is a folder: give the path of a file",
+    errno.ENOENT: "check the path",
+}
+
+
+def _explain(error: BaseException) -> tuple[str, str]:
+    """(kind, one-line message) for an error that reached ``main``."""
+    if isinstance(error, MemoryError):
+        return "out of memory", ("out of memory: this computer has too little free memory for the command; close "
+                                 "other programs, or use a smaller --batch-size")
+    if isinstance(error, OSError) and error.errno is not None:  # raised by the system, about a path
+        path = error.filename if error.filename2 is None else error.filename2  # a rename: its target
+        where = f"{path}: " if path is not None else ""
+        fix = _OS_FIXES.get(error.errno, "check the path and the disk")
+        kind = "input" if error.errno == errno.ENOENT else "file system"
+        return kind, f"{where}{error.strerror or 'input/output error'}; {fix}"
+    return "input", _one_line(str(error))
+
+
+def _one_line(text: str, limit: int = 2000) -> str:
+    """A message kept to a readable size (a hostile file cannot make a megabyte of error)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -25,6 +25,7 @@ import numpy as np
 BOX = 20              # the digit's longer side, in pixels, as in MNIST
 SIZE = 28             # the image side
 INK_THRESHOLD = 0.2   # after stretching, brighter pixels count as ink when cropping
+MAX_PIXELS = 1 << 24  # pictures are refused above 16.8 million pixels (4096 x 4096), read from the header
 
 
 def load_grey(path_or_array) -> np.ndarray:
@@ -37,19 +38,19 @@ def load_grey(path_or_array) -> np.ndarray:
     else:
         image = np.asarray(path_or_array)
     if image.dtype.kind in "ui":
-        image = image / 255.0
-    image = image.astype(np.float64)
+        image = image.astype(np.float32) / np.float32(255)
+    image = image.astype(np.float32, copy=False)  # float32 throughout: a big picture is never copied as float64
     if image.ndim == 3 and image.shape[2] == 4:                   # RGBA: lay it over a white sheet
         alpha = image[..., 3:]
         image = image[..., :3] * alpha + (1.0 - alpha)
     if image.ndim == 3 and image.shape[2] == 3:                   # RGB: perceived brightness (ITU-R 601)
-        image = image @ np.array([0.299, 0.587, 0.114])
+        image = image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     elif image.ndim == 3 and image.shape[2] == 1:
         image = image[..., 0]
     if image.ndim != 2 or min(image.shape) < 2:
         raise ValueError(f"expected a 2-D picture (grey, RGB or RGBA), got an array of shape {image.shape}")
     if image.max() > 1.0:                                         # floats in 0..255
-        image = image / 255.0
+        image = image / np.float32(255)
     return np.clip(image, 0.0, 1.0)
 
 
@@ -58,9 +59,40 @@ def _read_image(path: Path) -> np.ndarray:
 
     if not path.is_file():
         raise FileNotFoundError(f"no image file at {path}")
+    width, height = image_size(path)
+    if width * height > MAX_PIXELS:
+        raise ValueError(f"{path} is {width}x{height} pixels ({width * height:,}); pictures of at most "
+                         f"{MAX_PIXELS:,} pixels (4096x4096) are read: scale it down first")
     try:
         return matplotlib.image.imread(path)
     except (OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"cannot read {path} as an image ({error})") from None
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file's header, before anything is decoded.
+
+    A PNG starts with an 8-byte signature, then its IHDR chunk: 4 bytes of length (13), b"IHDR", then
+    width and height as big-endian 32-bit numbers. Other formats are asked of Pillow, which also reads
+    only the header until the pixels are wanted."""
+    with open(path, "rb") as file:
+        head = file.read(24)
+    if head[:8] == PNG_SIGNATURE:
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            raise ValueError(f"cannot read {path} as an image (a PNG without its IHDR header: damaged or cut short)")
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ValueError(f"cannot read {path}: not a PNG, and Pillow, which reads other formats, is not "
+                         "installed; save the picture as PNG") from None
+    try:
+        with Image.open(path) as image:  # Pillow's own pixel limit applies here too
+            return image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise ValueError(f"cannot read {path} as an image ({error})") from None
 
 

@@ -20,12 +20,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from ..files import atomic_write  # noqa: E402
+
 
 def _save(fig, path) -> Path:
+    """Write the figure atomically (files.atomic_write): a kill mid-write leaves the old figure, never a
+    0-byte or half-drawn one. The format comes from the suffix, as matplotlib's own savefig does."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as file:
+            fig.savefig(file, format=path.suffix[1:].lower() or "png", dpi=100, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

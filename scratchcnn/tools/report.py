@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import plots
+from ..files import atomic_write
 from ..tutorial import FIGURE_INDICES
 
 GRID_SIZE = 32       # images in predictions_grid.png (4 rows of 8)
@@ -60,7 +61,8 @@ def write_report(model, x_test, y_test, out, results: dict | None = None, print_
     written.append(plots.plot_confusion(matrix, out / "confusion.png"))
     report = classification_report(y_test, predicted)
     print_fn(f"Per-class scores on the test set ({len(y_test):,} images):\n{report}")
-    (out / "classification_report.txt").write_text(report)
+    with atomic_write(out / "classification_report.txt") as file:  # never half-written
+        file.write(report.encode())
     written.append(out / "classification_report.txt")
 
     conv, pool = model.layers[0], model.layers[1]
