@@ -9,15 +9,17 @@ The Keras tutorial ports by changing its imports:
 Where things live, in the order the data meets them: ``datasets/`` -> ``model.py`` (Sequential.fit) ->
 ``layers/`` (forward, backward) -> ``losses.py`` -> ``optimizers.py``; the fast loops in ``kernels/``.
 """
-from . import activations, callbacks, datasets, keras, layers, losses, nn, optimizers, utils
-from .layers import Activation, Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D, ReLU, Softmax
+from . import activations, callbacks, datasets, initializers, keras, layers, losses, nn, optimizers, utils
+from .layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+                     GlobalAveragePooling2D, Input, MaxPooling2D, ReLU, Softmax)
 from .model import History, Sequential
 from .optimizers import SGD, Adam, RMSprop
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Sequential", "History", "Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation", "ReLU",
-    "Softmax", "Adam", "SGD", "RMSprop", "activations", "callbacks", "datasets", "keras", "layers", "losses", "nn",
+    "Sequential", "History", "Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation",
+    "ReLU", "Softmax", "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Adam", "SGD",
+    "RMSprop", "activations", "callbacks", "datasets", "initializers", "keras", "layers", "losses", "nn",
     "optimizers", "utils",
 ]

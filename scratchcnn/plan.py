@@ -82,7 +82,8 @@ class ConvPoolStep:
         relu = conv.activation.name == "relu"  # no gradient where relu(max z) is flat, i.e. the max is <= 0
         dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size)
         conv.grads[0][...] = dw
-        conv.grads[1][...] = db
+        if conv.use_bias:                      # Conv2D(use_bias=False) has no bias gradient to fill
+            conv.grads[1][...] = db
         return None
 
 

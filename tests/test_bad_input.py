@@ -6,6 +6,7 @@ The model is the tutorial network on 8x8 inputs (the scikit-learn digits size): 
 """
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -339,3 +340,88 @@ def test_debug_shows_the_traceback(tmp_path, argv, error):
     assert result.stderr.startswith("Traceback (most recent call last):")
     assert error in result.stderr.splitlines()[-1]
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the next tutorials' layers and arguments ---------------------------------------------------------------
+
+def test_a_pool_larger_than_its_input_is_refused_naming_it_and_changes_nothing():
+    from scratchcnn.layers import AveragePooling2D
+    model = Sequential([Conv2D(4, 3, input_shape=(8, 8, 1)), MaxPooling2D(pool_size=(3, 3))], seed=0)
+    before = state(model)
+    with pytest.raises(ValueError, match=r"AveragePooling2D 'average_pooling2d': input 2x2 is smaller than "
+                                         r"the 3x3 pool; use a smaller pool_size or padding='same'"):
+        model.add(AveragePooling2D(pool_size=3))
+    assert len(model.layers) == 2
+    assert_unchanged(model, before)
+    model.add(AveragePooling2D(pool_size=3, padding="same"))              # 'same' fits any size
+    assert model.layers[-1].output_shape == (1, 1, 4)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: Conv2D(4, 3, kernel_initializer="he_normall"), "unknown initializer 'he_normall': use one of"),
+    (lambda: Dense(4, bias_initializer="glorot"), "unknown initializer 'glorot'"),
+    (lambda: Dense(4, kernel_initializer=0.5), "unknown initializer 0.5"),
+])
+def test_unknown_initializer_names_are_refused_listing_the_known_ones(make, words):
+    with pytest.raises(ValueError, match=re.escape(words)) as caught:
+        make()
+    assert "'he_normal'" in str(caught.value) and "'glorot_uniform'" in str(caught.value)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"momentum": -0.5}, "BatchNormalization momentum must be in [0, 1), got -0.5"),
+    ({"momentum": 1.0}, "BatchNormalization momentum must be in [0, 1), got 1.0"),
+    ({"momentum": 1.5}, "BatchNormalization momentum must be in [0, 1), got 1.5"),
+    ({"epsilon": 0}, "BatchNormalization epsilon must be > 0"),
+    ({"epsilon": -1e-3}, "BatchNormalization epsilon must be > 0"),
+])
+def test_bad_batchnorm_arguments_are_refused(kwargs, words):
+    from scratchcnn.layers import BatchNormalization
+    with pytest.raises(ValueError, match=re.escape(words)):
+        BatchNormalization(**kwargs)
+
+
+def test_batchnorm_training_on_one_value_per_channel_is_refused_and_changes_nothing():
+    from scratchcnn.layers import BatchNormalization
+    model = Sequential([Flatten(input_shape=(8, 8, 1)), Dense(6), BatchNormalization(), Dense(10)], seed=0)
+    bn = model.layers[2]
+    bn.moving_mean[...] = 0.5
+    weights = [w.copy() for w in bn.params + bn.non_trainable]
+    with pytest.raises(ValueError, match=r"BatchNormalization 'batch_normalization' in training mode needs at "
+                                         r"least two values per channel .* got input shape \(1, 6\); train with "
+                                         r"batches of 2 or more"):
+        bn.forward(np.ones((1, 6), np.float32), training=True)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, bn.params + bn.non_trainable))
+    assert model.predict(images(1)).shape == (1, 10)                     # inference on one image is fine
+    # on images a batch of one still has H * W values per channel: that trains (as in Keras)
+    image_bn = BatchNormalization()
+    image_bn.build((4, 4, 3))
+    assert image_bn.forward(np.random.default_rng(0).random((1, 4, 4, 3), np.float32), training=True).shape == (
+        1, 4, 4, 3)
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: __import__("scratchcnn").layers.AveragePooling2D(padding="full"),
+     "AveragePooling2D padding must be 'valid' or 'same', got 'full'"),
+    (lambda: __import__("scratchcnn").layers.AveragePooling2D(pool_size=0),
+     "AveragePooling2D pool_size must be a positive int or a pair of positive ints, got (0, 0)"),
+    (lambda: __import__("scratchcnn").layers.BatchNormalization(axis="channels"),
+     "BatchNormalization axis must be an int (-1: the channels), got 'channels'"),
+])
+def test_bad_pooling_and_batchnorm_arguments_are_refused(make, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        make()
+
+
+def test_new_layers_on_the_wrong_shape_are_refused_at_add_and_change_nothing():
+    from scratchcnn.layers import BatchNormalization, GlobalAveragePooling2D
+    model = Sequential([Flatten(input_shape=(8, 8, 1)), Dense(6)], seed=0)
+    before = state(model)
+    with pytest.raises(ValueError, match=r"GlobalAveragePooling2D 'global_average_pooling2d' needs images of "
+                                         r"shape \(height, width, channels\), got input shape \(6,\)"):
+        model.add(GlobalAveragePooling2D())
+    with pytest.raises(ValueError, match=r"normalises the last \(channels\) axis only, got axis=0"):
+        model.add(BatchNormalization(axis=0))                   # the batch axis
+    assert len(model.layers) == 2
+    assert_unchanged(model, before)
+    model.add(BatchNormalization(axis=1))                       # on (batch, 6) the features are axis 1

@@ -44,7 +44,8 @@ MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k
 
 # The layer pages this documentation promises (docs/layers/README.md is their index).
 LAYER_PAGES = ("conv2d.md", "maxpool2d.md", "flatten.md", "dense.md", "dropout.md", "relu.md",
-               "softmax-crossentropy.md", "adam.md", "optimizers.md")
+               "softmax-crossentropy.md", "adam.md", "optimizers.md", "avgpool2d.md", "global-avgpool.md",
+               "batchnorm.md", "activations.md")
 
 SKIP_MARK = "# doc-test: skip"
 MNIST_MARK = "# doc-test: needs-mnist"

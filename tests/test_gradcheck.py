@@ -155,3 +155,15 @@ def test_a_perturbation_that_crosses_a_kink_is_caught(monkeypatch):
     x[0, 2] = 0.5 * gradcheck.EPS                                     # ...then x - eps flips the relu
     with pytest.raises(KinkError, match="flipped"):
         check_layer(ReLU(), (5,), x=x)
+
+
+def test_suite_covers_the_next_tutorials_layers():
+    names = [check.name for check in SUITE]
+    for layer in ("AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization"):
+        assert any(name.startswith(layer + "(") for name in names), layer
+    assert any(n.startswith("AveragePooling2D(") and "padding='same'" in n and "strides=2" in n for n in names)
+    assert any(n.startswith("BatchNormalization(") and n.endswith("training") for n in names)   # batch stats
+    assert any(n.startswith("BatchNormalization(") and not n.endswith("training") for n in names)  # moving
+    assert "Activation('tanh') on (2, 5, 6, 2)" in " ".join(names) and any("'sigmoid'" in n for n in names)
+    assert any(n.startswith("Conv2D(") and "use_bias=False" in n for n in names)
+    assert any(n.startswith("Dense(") and "use_bias=False" in n for n in names)

@@ -8,13 +8,16 @@ import numpy as np
 import pytest
 
 import reference.adam
+import reference.batchnorm
 from scratchcnn.gradcheck import keras_adam_reference
 import reference.conv
 import reference.conv_pool
 import reference.layers
 import reference.pool
 from scratchcnn import kernels, losses
-from scratchcnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D, ReLU, Softmax
+from scratchcnn.layers import (AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+                               GlobalAveragePooling2D, MaxPooling2D, ReLU, Softmax)
+from scratchcnn.layers.base import same_padding
 
 TOL = {np.float64: 1e-12, np.float32: 1e-5}
 DTYPES = [np.float64, np.float32]
@@ -318,3 +321,127 @@ def test_losses_match_reference():
     assert abs(loss - loss_ref) <= 1e-12 * abs(loss_ref)
     assert dp[0, y[0]] == 0.0
     assert rel_diff(dp, dp_ref) <= 1e-12
+
+
+# --- average pooling ---------------------------------------------------------------------------------------
+AVGPOOL_CASES = [
+    # batch, height, width, channels, pool, stride, padding
+    (2, 8, 8, 3, (2, 2), (2, 2), "valid"),
+    (1, 7, 9, 2, (2, 2), (2, 2), "valid"),    # odd sizes: the last row and column are in no window
+    (2, 9, 9, 2, (3, 3), (2, 2), "valid"),    # overlapping windows
+    (1, 7, 8, 2, (2, 3), (1, 2), "valid"),    # stride != pool, non-square
+    (2, 5, 7, 2, (2, 2), (2, 2), "same"),     # the last row and column: windows with 2 or 1 cells
+    (2, 6, 5, 3, (3, 3), (2, 2), "same"),     # overlapping and padded on every side it needs
+    (1, 4, 4, 1, (5, 5), (1, 1), "same"),     # a pool larger than the image: 'same' still works
+    (11, 6, 6, 2, (2, 2), (1, 1), "same"),    # stride 1: every pixel in four windows
+]
+
+
+def layer_pads(h, w, pool, stride, padding):
+    if padding == "valid":
+        return ((0, 0), (0, 0))
+    return (same_padding(h, pool[0], stride[0]), same_padding(w, pool[1], stride[1]))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, pool, stride, padding", AVGPOOL_CASES)
+def test_avgpool_kernels_match_reference(n, h, w, c, pool, stride, padding, dtype):
+    rng = np.random.default_rng(h * 10 + w)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    pads = layer_pads(h, w, pool, stride, padding)
+    y = kernels.avgpool2d_forward(x, pool, stride, pads)
+    assert_close(y, reference.pool.avgpool2d_forward(x, pool, stride, pads), dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dx = kernels.avgpool2d_backward(dy, x.shape, pool, stride, pads)
+    assert_close(dx, reference.pool.avgpool2d_backward(dy, x.shape, pool, stride, pads), dtype)
+    layer = AveragePooling2D(pool, strides=stride, padding=padding)        # the layer passes them on
+    layer.build((h, w, c), dtype)
+    assert layer.output_shape == y.shape[1:]
+    np.testing.assert_array_equal(layer.forward(x), y)
+    np.testing.assert_array_equal(layer.backward(dy), dx)
+
+
+def test_avgpool_same_never_counts_the_padding():
+    x = np.ones((1, 5, 5, 1))                       # the mean of ones is one in every window, border too
+    for avgpool in (kernels.avgpool2d_forward, reference.pool.avgpool2d_forward):
+        np.testing.assert_array_equal(avgpool(x, (2, 2), (2, 2), ((0, 1), (0, 1))), np.ones((1, 3, 3, 1)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_global_avgpool_matches_reference(dtype, keepdims):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 5, 4, 6)).astype(dtype)
+    layer = GlobalAveragePooling2D(keepdims=keepdims)
+    layer.build(x.shape[1:], dtype)
+    y = layer.forward(x)
+    y_ref = reference.pool.global_avgpool_forward(x)
+    assert_close(y.reshape(3, 6), y_ref, dtype)
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    assert_close(layer.backward(dy), reference.pool.global_avgpool_backward(dy.reshape(3, 6), x.shape), dtype)
+
+
+# --- batch normalisation -----------------------------------------------------------------------------------
+BN_SHAPES = [(4, 3, 3, 2), (7, 5), (2, 6, 5, 3), (40, 1, 1, 4), (1, 2, 2, 3)]   # rows: 36, 7, 60, 40, 4
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", BN_SHAPES)
+def test_batchnorm_kernels_match_reference(shape, dtype):
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    rows = (3.0 + 2.0 * rng.standard_normal(shape)).astype(dtype).reshape(-1, shape[-1])  # mean 3, not 0
+    mean, var = kernels.batchnorm_stats(rows)
+    mean_ref, var_ref = reference.batchnorm.batchnorm_stats(rows)
+    assert rel_diff(mean, mean_ref) <= 1e-12 and rel_diff(var, var_ref) <= 1e-12   # float64 sums both
+    inv_std = 1.0 / np.sqrt(var + 1e-3)
+    scale, shift = rng.standard_normal(shape[-1]), rng.standard_normal(shape[-1])
+    assert_close(kernels.batchnorm_apply(rows, scale, shift),
+                 reference.batchnorm.batchnorm_apply(rows, scale, shift), dtype)
+    dy = rng.standard_normal(rows.shape).astype(dtype)
+    sums = kernels.batchnorm_backward_sums(rows, dy, mean, inv_std)
+    sums_ref = reference.batchnorm.batchnorm_backward_sums(rows, dy, mean, inv_std)
+    for fast, ref in zip(sums, sums_ref):
+        assert rel_diff(fast, ref) <= TOL[dtype]
+    gamma = rng.standard_normal(shape[-1])
+    assert_close(kernels.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums),
+                 reference.batchnorm.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums), dtype)
+
+
+def test_batchnorm_sums_are_the_same_bits_for_any_thread_count():
+    from numba import get_num_threads, set_num_threads
+    rows = np.random.default_rng(8).standard_normal((5000, 7)).astype(np.float32)
+    before = get_num_threads()
+    try:
+        results = []
+        for threads in sorted({1, before}):
+            set_num_threads(threads)
+            results.append(kernels.batchnorm_stats(rows))
+    finally:
+        set_num_threads(before)
+    for mean, var in results[1:]:
+        np.testing.assert_array_equal(mean, results[0][0])
+        np.testing.assert_array_equal(var, results[0][1])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("shape", [(4, 3, 3, 2), (6, 5)])
+def test_batchnorm_layer_matches_the_staged_textbook_twin(shape, training):
+    rng = np.random.default_rng(9)
+    layer = BatchNormalization(momentum=0.9, epsilon=1e-2, gamma_initializer="random_normal",
+                               beta_initializer="random_normal", moving_mean_initializer="random_normal")
+    layer.build(shape[1:], np.float64, rng)
+    layer.moving_variance[...] = rng.uniform(0.5, 2.0, shape[-1])
+    gamma, beta = layer.gamma.copy(), layer.beta.copy()
+    moving = layer.moving_mean.copy(), layer.moving_variance.copy()
+    x = 1.5 + rng.standard_normal(shape)
+    y_ref, mean_ref, var_ref = reference.batchnorm.batchnorm_forward(x, gamma, beta, *moving, training,
+                                                                     momentum=0.9, epsilon=1e-2)
+    assert rel_diff(layer.forward(x, training=training), y_ref) <= 1e-12
+    assert rel_diff(layer.moving_mean, mean_ref) <= 1e-12        # updated in training, kept in inference
+    assert rel_diff(layer.moving_variance, var_ref) <= 1e-12
+    dy = rng.standard_normal(shape)
+    dx_ref, dgamma_ref, dbeta_ref = reference.batchnorm.batchnorm_backward(x, dy, gamma, *moving, training,
+                                                                           epsilon=1e-2)
+    assert rel_diff(layer.backward(dy), dx_ref) <= 1e-12
+    assert rel_diff(layer.grads[0], dgamma_ref) <= 1e-12
+    assert rel_diff(layer.grads[1], dbeta_ref) <= 1e-12

@@ -5,6 +5,7 @@ an example of what the layer does. Gradient checks live in their own file; here 
 checked on cases small enough to follow by eye.
 """
 import math
+import re
 
 import numpy as np
 import pytest
@@ -521,3 +522,311 @@ def test_compile_accepts_optimizer_names():
     with pytest.raises(ValueError, match="'adam', 'sgd', 'rmsprop'"):
         model.compile(optimizer="adagrad")
     assert isinstance(model.optimizer, RMSprop)             # a refused compile changes nothing
+
+
+# --- tanh and sigmoid --------------------------------------------------------------------------------------
+
+def test_tanh_and_sigmoid_values_and_derivatives():
+    z = np.array([-math.log(3), 0.0, math.log(3)])
+    # sigmoid(ln 3) = 1 / (1 + 1/3) = 3/4;  tanh(ln 3) = (3 - 1/3) / (3 + 1/3) = 4/5
+    np.testing.assert_allclose(activations.sigmoid(z), [0.25, 0.5, 0.75], rtol=1e-15)
+    np.testing.assert_allclose(activations.tanh(z), [-0.8, 0.0, 0.8], rtol=1e-15)
+    da = np.ones(3)
+    # sigmoid' = a (1 - a): 3/16, 1/4, 3/16;  tanh' = 1 - a^2: 9/25, 1, 9/25
+    np.testing.assert_allclose(activations.sigmoid.backward(z, activations.sigmoid(z), da),
+                               [3 / 16, 1 / 4, 3 / 16], rtol=1e-14)
+    np.testing.assert_allclose(activations.tanh.backward(z, activations.tanh(z), da), [0.36, 1, 0.36],
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_never_overflows(dtype):
+    z = np.array([-1000.0, -100.0, 100.0, 1000.0], dtype=dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        a = activations.sigmoid(z)
+    assert a.dtype == dtype
+    np.testing.assert_allclose(a, [0, 0, 1, 1], atol=1e-30)
+
+
+def test_tanh_and_sigmoid_by_name_as_layers_and_in_nn():
+    from scratchcnn import layers
+    assert activations.get("tanh") is activations.tanh is scratchcnn.nn.tanh
+    assert activations.get("Sigmoid") is activations.sigmoid is scratchcnn.nn.sigmoid
+    x = np.array([[0.0, 1.0]], np.float32)
+    np.testing.assert_allclose(layers.Activation("tanh").forward(x), np.tanh(x))
+    assert built(Dense(2, activation="sigmoid"), (3,)).get_config()["activation"] == "sigmoid"
+    assert layers.Activation(scratchcnn.nn.sigmoid).get_config() == {"class": "Activation",
+                                                                     "activation": "sigmoid"}
+
+
+# --- initializers, use_bias --------------------------------------------------------------------------------
+
+def test_initializers_follow_keras_formulas():
+    from scratchcnn import initializers
+    rng = np.random.default_rng(0)
+    shape = (3, 3, 32, 64)                 # fan_in = 9 * 32 = 288, fan_out = 9 * 64 = 576
+    draw = lambda name: initializers.get(name)(shape, rng, np.float64)      # noqa: E731
+    he = draw("he_normal")
+    # truncated normal: scale sqrt(2 / 288) / 0.8796, cut at 2 of those; the spread left is sqrt(2 / 288)
+    assert np.abs(he).max() <= 2 * math.sqrt(2 / 288) / 0.87962566103423978
+    assert he.std() == pytest.approx(math.sqrt(2 / 288), rel=0.02)
+    assert draw("glorot_normal").std() == pytest.approx(math.sqrt(2 / (288 + 576)), rel=0.02)
+    assert draw("lecun_normal").std() == pytest.approx(math.sqrt(1 / 288), rel=0.02)
+    for name, limit in (("he_uniform", math.sqrt(6 / 288)), ("glorot_uniform", math.sqrt(6 / 864)),
+                        ("lecun_uniform", math.sqrt(3 / 288)), ("random_uniform", 0.05)):
+        w = draw(name)
+        assert limit * 0.99 < np.abs(w).max() <= limit, name
+    assert draw("random_normal").std() == pytest.approx(0.05, rel=0.02)
+    assert np.abs(draw("truncated_normal")).max() <= 0.1
+    np.testing.assert_array_equal(draw("zeros"), np.zeros(shape))
+    np.testing.assert_array_equal(draw("ones"), np.ones(shape))
+
+
+def test_initializer_names_and_records():
+    from scratchcnn import initializers
+    assert isinstance(initializers.get("HeNormal"), initializers.HeNormal)         # class names work too
+    custom = initializers.RandomNormal(mean=1.0)
+    assert custom.get_config() == {"class": "random_normal", "mean": 1.0}      # only what differs
+    again = initializers.get(initializers.RandomNormal(1.0, 0.5).get_config())
+    assert (again.mean, again.stddev) == (1.0, 0.5)
+    assert initializers.get("he_uniform").get_config() == "he_uniform"
+
+
+def test_conv2d_and_dense_take_keras_initializers_and_record_them():
+    conv = built(Conv2D(8, 3, kernel_initializer="he_uniform", bias_initializer="ones"), (6, 6, 2))
+    assert np.abs(conv.kernel).max() <= math.sqrt(6 / 18)              # fan_in = 3 * 3 * 2
+    np.testing.assert_array_equal(conv.bias, np.ones(8))
+    config = conv.get_config()
+    assert (config["use_bias"], config["kernel_initializer"], config["bias_initializer"]) == (
+        True, "he_uniform", "ones")
+    dense = built(Dense(4, kernel_initializer="zeros"), (3,))
+    np.testing.assert_array_equal(dense.kernel, np.zeros((3, 4)))
+    assert dense.get_config()["kernel_initializer"] == "zeros"
+    assert built(Dense(4), (3,)).get_config()["kernel_initializer"] == "glorot_uniform"
+
+
+def test_default_initializers_draw_what_they_always_drew():
+    # glorot_uniform is U(-limit, limit) drawn in one call: the seeded runs of docs/results.md stay the same
+    layer = built(Dense(5), (7,), seed=3)
+    limit = math.sqrt(6 / (7 + 5))
+    expected = np.random.default_rng(3).uniform(-limit, limit, size=(7, 5)).astype(np.float32)
+    np.testing.assert_array_equal(layer.kernel, expected)
+
+
+def test_use_bias_false_has_no_bias_weight():
+    conv = built(Conv2D(4, 3, use_bias=False), (5, 5, 2))
+    assert [w.shape for w in conv.params] == [(3, 3, 2, 4)] and conv.count_params() == 72
+    dense = built(Dense(3, use_bias=False), (4,))
+    assert [w.shape for w in dense.get_weights()] == [(4, 3)]
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    np.testing.assert_array_equal(dense.forward(x), x @ dense.kernel)        # z = x @ W, nothing added
+    dense.backward(np.ones((2, 3), np.float32))
+    assert len(dense.grads) == 1
+    np.testing.assert_array_equal(dense.grads[0], x.T @ np.ones((2, 3), np.float32))
+    assert dense.get_config()["use_bias"] is False
+
+
+# --- AveragePooling2D and GlobalAveragePooling2D -----------------------------------------------------------
+
+def test_avgpool_known_example():
+    from scratchcnn.layers import AveragePooling2D
+    layer = built(AveragePooling2D(pool_size=(2, 2)), (4, 4, 1))
+    y = layer.forward(image(POOL_INPUT))
+    # (1+3+4+2)/4 = 2.5   (2+0+1+5)/4 = 2
+    # (0+1+3+8)/4 = 3     (7+2+6+1)/4 = 4
+    np.testing.assert_array_equal(plane(y), [[2.5, 2], [3, 4]])
+    dx = layer.backward(image([[4, 8], [12, 16]]))       # each window's gradient shared by its 4 cells
+    np.testing.assert_array_equal(plane(dx), [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+
+
+def test_avgpool_same_averages_only_the_cells_inside():
+    from scratchcnn.layers import AveragePooling2D
+    layer = built(AveragePooling2D(2, padding="same"), (3, 3, 1))
+    assert layer.output_shape == (2, 2, 1)                # ceil(3 / 2); one padding row and column
+    x = image([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    # windows: {1,2,4,5} -> 3,  {3,6} -> 4.5,  {7,8} -> 7.5,  {9} -> 9  (padding not counted)
+    np.testing.assert_array_equal(plane(layer.forward(x)), [[3, 4.5], [7.5, 9]])
+    dx = layer.backward(image([[4, 2], [2, 1]]))
+    # 4 over 4 cells, 2 over 2 cells, 2 over 2 cells, 1 over the one cell
+    np.testing.assert_array_equal(plane(dx), [[1, 1, 1], [1, 1, 1], [1, 1, 1]])
+
+
+def test_avgpool_strides_default_to_the_pool_and_overlap_adds():
+    from scratchcnn.layers import AveragePooling2D
+    assert AveragePooling2D(3).strides == (3, 3)
+    layer = built(AveragePooling2D(2, strides=1), (3, 3, 1))
+    layer.forward(image(np.zeros((3, 3))))
+    dx = layer.backward(image([[4, 4], [4, 4]]))          # the centre is in all four windows: 4 * 4/4
+    np.testing.assert_array_equal(plane(dx), [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+
+
+def test_global_avgpool_mean_and_even_share():
+    from scratchcnn.layers import GlobalAveragePooling2D
+    x = np.arange(24, dtype=np.float32).reshape(1, 3, 4, 2)   # channel 0 holds 0, 2, ..., 22: mean 11
+    layer = built(GlobalAveragePooling2D(), (3, 4, 2))
+    assert layer.output_shape == (2,)
+    np.testing.assert_array_equal(layer.forward(x), [[11, 12]])
+    dx = layer.backward(np.array([[12, 24]], np.float32))     # 12 / 12 pixels, 24 / 12 pixels
+    np.testing.assert_array_equal(dx[0, :, :, 0], np.ones((3, 4)))
+    np.testing.assert_array_equal(dx[0, :, :, 1], np.full((3, 4), 2))
+    assert built(GlobalAveragePooling2D(keepdims=True), (3, 4, 2)).output_shape == (1, 1, 2)
+
+
+# --- BatchNormalization ------------------------------------------------------------------------------------
+
+def test_batchnorm_training_normalises_each_channel_and_moves_the_statistics():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (2,), dtype=np.float64)
+    x = np.array([[1.0, 10.0], [3.0, 10.0], [5.0, 40.0], [7.0, 40.0]])
+    # channel 0: mean 4, biased variance (9 + 1 + 1 + 9) / 4 = 5;  channel 1: mean 25, variance 225
+    y = layer.forward(x, training=True)
+    np.testing.assert_allclose(y[:, 0], (x[:, 0] - 4) / math.sqrt(5 + 1e-3), rtol=1e-14)
+    np.testing.assert_allclose(y[:, 1], np.array([-1, -1, 1, 1]) * 15 / math.sqrt(225 + 1e-3), rtol=1e-14)
+    # moving = moving * 0.99 + batch * 0.01, from zeros and ones
+    np.testing.assert_allclose(layer.moving_mean, [0.04, 0.25], rtol=1e-14)
+    np.testing.assert_allclose(layer.moving_variance, [0.99 + 0.05, 0.99 + 2.25], rtol=1e-14)
+    # inference uses the moving statistics, and moves nothing
+    y = layer.forward(x, training=False)
+    np.testing.assert_allclose(y[:, 0], (x[:, 0] - 0.04) / math.sqrt(1.04 + 1e-3), rtol=1e-14)
+    np.testing.assert_allclose(layer.moving_mean, [0.04, 0.25], rtol=1e-14)
+
+
+def test_batchnorm_weights_in_keras_order():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (5, 5, 3))
+    assert [w.tolist() for w in layer.params] == [[1, 1, 1], [0, 0, 0]]                # gamma, beta
+    assert [w.tolist() for w in layer.non_trainable] == [[0, 0, 0], [1, 1, 1]]         # moving mean, var
+    assert [w.tolist() for w in layer.get_weights()] == [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]
+    assert len(built(BatchNormalization(center=False), (3,)).params) == 1             # gamma only
+    assert built(BatchNormalization(scale=False, center=False), (3,)).params == []
+    assert built(BatchNormalization(), (3,)).get_config() == {
+        "class": "BatchNormalization", "axis": -1, "momentum": 0.99, "epsilon": 1e-3, "center": True,
+        "scale": True, "beta_initializer": "zeros", "gamma_initializer": "ones",
+        "moving_mean_initializer": "zeros", "moving_variance_initializer": "ones"}
+
+
+def test_batchnorm_training_backward_removes_the_mean_and_the_xhat_part():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (1,), dtype=np.float64)
+    x = np.array([[1.0], [3.0]])                 # mean 2, var 1, xhat = -+1 / sqrt(1.001)
+    layer.forward(x, training=True)
+    # a gradient that only shifts the outputs (dy constant) is undone by the normalisation: dx = 0
+    np.testing.assert_allclose(layer.backward(np.array([[5.0], [5.0]])), 0, atol=1e-15)
+    # one that only stretches them (dy along xhat) is undone but for epsilon's share:
+    # dx = inv_std * (dy - xhat * mean(dy * xhat)) = inv_std * dy * (1 - 1 / 1.001)
+    np.testing.assert_allclose(layer.backward(np.array([[-2.0], [2.0]])),
+                               np.array([[-2.0], [2.0]]) * (0.001 / 1.001) / math.sqrt(1.001), rtol=1e-12)
+    assert layer.grads[0][0] == pytest.approx(4 / math.sqrt(1.001))   # dgamma = sum dy * xhat
+    assert layer.grads[1][0] == 0.0                                   # dbeta = sum dy
+
+
+def test_batchnorm_normalises_the_last_axis_only():
+    from scratchcnn.layers import BatchNormalization
+    assert built(BatchNormalization(axis=3), (4, 4, 3)).output_shape == (4, 4, 3)   # Keras counts the batch
+    with pytest.raises(ValueError, match="last .channels. axis only"):
+        built(BatchNormalization(axis=1), (4, 4, 3))
+
+
+# --- the new layers inside a model -------------------------------------------------------------------------
+
+def small_bn_convnet(dtype="float32"):
+    from scratchcnn.layers import Activation, AveragePooling2D, BatchNormalization, GlobalAveragePooling2D
+    model = Sequential([
+        Conv2D(4, 3, padding="same", use_bias=False, kernel_initializer="he_normal", input_shape=(8, 8, 1)),
+        BatchNormalization(),
+        Activation("relu"),
+        AveragePooling2D(),
+        Conv2D(6, 3, padding="same", activation="tanh"),
+        GlobalAveragePooling2D(),
+        Dense(10, activation="softmax"),
+    ], seed=0, dtype=dtype)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_new_layers_train_in_a_model_and_inference_is_per_image():
+    model = small_bn_convnet()
+    x = np.random.default_rng(0).random((16, 8, 8, 1), dtype=np.float32)
+    y = np.arange(16) % 10
+    bn = model.layers[1]
+    first = model.train_on_batch(x, y)[0]
+    for _ in range(30):
+        last = model.train_on_batch(x, y)[0]
+    assert last < first                                              # it learns
+    assert not np.allclose(bn.moving_mean, 0) and not np.allclose(bn.moving_variance, 1)
+    # inference uses the moving statistics: an image's prediction does not depend on its batch
+    np.testing.assert_allclose(model.predict(x[:1]), model.predict(x)[:1], rtol=1e-5, atol=1e-7)
+    assert [w.shape for w in model.get_weights()] == [(3, 3, 1, 4), (4,), (4,), (4,), (4,),
+                                                       (3, 3, 4, 6), (6,), (6, 10), (10,)]
+
+
+def test_batchnorm_moving_statistics_are_saved_with_the_weights(tmp_path):
+    model = small_bn_convnet()
+    x = np.random.default_rng(1).random((8, 8, 8, 1), dtype=np.float32)
+    model.train_on_batch(x, np.arange(8))
+    model.save_weights(tmp_path / "bn.weights.npz")
+    again = small_bn_convnet()
+    again.load_weights(tmp_path / "bn.weights.npz")
+    np.testing.assert_array_equal(again.layers[1].moving_mean, model.layers[1].moving_mean)
+    np.testing.assert_array_equal(again.layers[1].moving_variance, model.layers[1].moving_variance)
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+def test_the_whole_network_gradient_with_batchnorm_in_training_mode():
+    from scratchcnn.gradcheck import check_model
+    model = small_bn_convnet("float64")
+    rng = np.random.default_rng(2)
+    for layer in model.layers:                   # gamma and beta away from the ones and zeros they start at
+        if type(layer).__name__ == "BatchNormalization":
+            layer.gamma[...] = 1 + 0.3 * rng.standard_normal(layer.gamma.shape)
+            layer.beta[...] = 0.3 * rng.standard_normal(layer.beta.shape)
+    x = rng.random((4, 8, 8, 1))
+    results = check_model(model, x, np.arange(4), seed=0, label="small BN convnet")
+    assert len(results) == len(model.params)
+    for r in results:
+        assert r.max_rel_error <= 1e-7, f"{r.tensor}: {r.max_rel_error:.1e}"
+
+
+def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():
+    def model():
+        m = Sequential([Conv2D(4, 3, use_bias=False, input_shape=(8, 8, 1)), MaxPooling2D(), Flatten(),
+                        Dense(10, activation="softmax")], seed=0)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+    fused, unfused = model(), model()
+    unfused.fuse = False
+    x = np.random.default_rng(3).random((8, 8, 8, 1), dtype=np.float32)
+    for m in (fused, unfused):
+        for _ in range(3):
+            m.train_on_batch(x, np.arange(8))
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert [w.shape for w in fused.get_weights()] == [(3, 3, 1, 4), (36, 10), (10,)]
+
+
+def test_a_seeded_initializer_draws_the_same_whatever_the_model():
+    from scratchcnn import initializers
+    a = built(Dense(4, kernel_initializer=initializers.HeNormal(seed=42)), (3,), seed=0).kernel
+    b = built(Dense(4, kernel_initializer=initializers.HeNormal(seed=42)), (3,), seed=1).kernel
+    c = built(Dense(4, kernel_initializer="he_normal"), (3,), seed=1).kernel
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(b, c)
+    assert initializers.HeNormal(seed=42).get_config() == {"class": "he_normal", "seed": 42}
+
+
+def test_summary_counts_the_moving_statistics_as_non_trainable():
+    lines = []
+    small_bn_convnet().summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    # BatchNormalization(4 channels): gamma, beta, moving_mean, moving_variance = 16, of which 8 trained
+    assert "Total params: 344" in text and "Trainable params: 336" in text and "Non-trainable params: 8" in text
+
+
+def test_batchnorm_as_first_layer_fills_its_grads_and_skips_dx():
+    from scratchcnn.layers import BatchNormalization
+    layer = built(BatchNormalization(), (3,), dtype=np.float64)
+    layer.needs_input_grad = False                      # what the model says to its first layer
+    x = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
+    layer.forward(x, training=True)
+    assert layer.backward(np.ones((2, 3))) is None
+    np.testing.assert_array_equal(layer.grads[1], [2, 2, 2])                      # dbeta = sum dy

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import losses
 from ..layers import Conv2D, Dense, Dropout, Flatten, Layer, MaxPooling2D, ReLU, Softmax
+from ..layers import Activation, AveragePooling2D, BatchNormalization, GlobalAveragePooling2D
 from ..model import Sequential
 from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
@@ -113,6 +114,27 @@ def suite_checks() -> list[SuiteCheck]:
         (Dropout, (0.5,), {}, (2, 4, 5, 3), L, False),                # inference: identity
         (ReLU, (), {}, (2, 5, 6, 2), L, False),
         (Softmax, (), {}, (3, 10), L, False),
+        (AveragePooling2D, ((2, 2),), {}, (2, 8, 8, 3), L, False),   # side by side, like the max pool
+        (AveragePooling2D, (3,), {"strides": 2}, (2, 9, 9, 2), L, False),      # overlapping windows
+        (AveragePooling2D, ((2, 3),), {"strides": (1, 2)}, (1, 7, 8, 2), L, False),
+        (AveragePooling2D, (2,), {"padding": "same"}, (2, 5, 7, 2), L, False),  # border windows: fewer cells
+        (AveragePooling2D, (3,), {"strides": 2, "padding": "same"}, (2, 6, 5, 2), L, False),  # both
+        (GlobalAveragePooling2D, (), {}, (2, 5, 4, 3), L, False),
+        (GlobalAveragePooling2D, (), {"keepdims": True}, (1, 3, 3, 2), L, False),
+        # BatchNormalization: random gamma and beta (not the ones and zeros a fresh layer starts with)
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "beta_initializer": "random_normal"},
+         (4, 3, 3, 2), L, True),        # training: the batch mean and variance depend on every input
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "beta_initializer": "random_normal"},
+         (5, 3), L, True),              # after a Dense: statistics over the batch only
+        (BatchNormalization, (), {"gamma_initializer": "random_normal", "moving_mean_initializer":
+                                  "random_normal"},
+         (2, 3, 3, 2), L, False),       # inference: the moving statistics are constants
+        (BatchNormalization, (), {"center": False, "scale": False}, (4, 2, 2, 3), L, True),  # no params
+        (Activation, ("tanh",), {}, (2, 5, 6, 2), L, False),
+        (Activation, ("sigmoid",), {}, (3, 10), L, False),
+        (Dense, (6,), {"activation": "tanh"}, (2, 10), L, False),
+        (Conv2D, (4, 3), {"use_bias": False}, (2, 6, 6, 2), L, False),  # before a BatchNormalization
+        (Dense, (5,), {"use_bias": False, "activation": "sigmoid"}, (2, 7), L, False),
     ]
     checks = [_layer_check(cls, args, kwargs, shape, inputs, training)
               for cls, args, kwargs, shape, inputs, training in layer_cases]

@@ -12,7 +12,8 @@ from . import threads  # first: it sets how numba's threads wait (before any par
 from .adam import adam_update
 from .conv import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
 from .conv_pool import conv_pool_backward, conv_pool_forward
-from .pool import maxpool2d_backward, maxpool2d_forward
+from .batchnorm import batchnorm_apply, batchnorm_backward_input, batchnorm_backward_sums, batchnorm_stats
+from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
 from .rmsprop import rmsprop_update
 from .sgd import sgd_update
 
@@ -28,4 +29,10 @@ __all__ = [
     "maxpool2d_backward",
     "rmsprop_update",
     "sgd_update",
+    "avgpool2d_forward",
+    "avgpool2d_backward",
+    "batchnorm_stats",
+    "batchnorm_apply",
+    "batchnorm_backward_sums",
+    "batchnorm_backward_input",
 ]

@@ -12,6 +12,9 @@ Backward, given dy = dL/dy (dz = dy passed back through the activation; ``backwa
     dx[n, i*s + p, j*s + q, c] += sum_f dz[n, i, j, f] * W[p, q, c, f]           (each output spreads its
                                                                                  error back over its patch)
 Shapes: x (N, H, W, C), W (KH, KW, C, F) (Keras layout), b (F,), y (N, OH, OW, F).
+With ``use_bias=False`` there is no b parameter (the weights are [W] alone, as in Keras): the sums run
+with a constant zero bias that is neither trained nor saved. W starts from ``kernel_initializer``
+('glorot_uniform'), b from ``bias_initializer`` ('zeros'), by Keras name (``scratchcnn/initializers.py``).
 The loops live in ``scratchcnn/kernels/conv.py``; their loop-by-loop twin is ``reference/conv.py``.
 """
 import numpy as np
@@ -23,6 +26,7 @@ from .base import Layer, pair, same_padding
 
 class Conv2D(Layer):
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  input_shape=None, name: str | None = None):
         super().__init__(name=name, input_shape=input_shape)
         if int(filters) < 1:
@@ -34,6 +38,9 @@ class Conv2D(Layer):
         self.strides = pair(strides, "Conv2D strides")
         self.padding = padding
         self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 3:
@@ -50,9 +57,13 @@ class Conv2D(Layer):
         rng = rng if rng is not None else np.random.default_rng()
         kh, kw = self.kernel_size
         channels = input_shape[-1]
-        self.kernel = initializers.glorot_uniform((kh, kw, channels, self.filters), rng, dtype)
-        self.bias = initializers.zeros((self.filters,), rng, dtype)
-        self.params = [self.kernel, self.bias]
+        self.kernel = self.kernel_initializer((kh, kw, channels, self.filters), rng, dtype)
+        if self.use_bias:
+            self.bias = self.bias_initializer((self.filters,), rng, dtype)
+            self.params = [self.kernel, self.bias]
+        else:
+            self.bias = np.zeros((self.filters,), dtype=dtype)    # a constant: not a parameter
+            self.params = [self.kernel]
         h, w = input_shape[0], input_shape[1]
         if self.padding == "same":
             self.pads = (same_padding(h, kh, self.strides[0]), same_padding(w, kw, self.strides[1]))
@@ -77,7 +88,8 @@ class Conv2D(Layer):
 
     def backward_logits(self, dz):
         self.grads[0][...] = conv2d_backward_kernel(self.x_padded, dz, self.strides, self.kernel_size)
-        self.grads[1][...] = conv2d_backward_bias(dz)
+        if self.use_bias:
+            self.grads[1][...] = conv2d_backward_bias(dz)
         if not self.needs_input_grad:
             return None
         dx_padded = conv2d_backward_input(dz, self.kernel, self.strides, self.x_padded.shape[1:3])
@@ -90,4 +102,6 @@ class Conv2D(Layer):
 
     def get_config(self):
         return {"class": "Conv2D", "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "activation": self.activation.name}
+                "strides": list(self.strides), "padding": self.padding, "activation": self.activation.name,
+                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer.get_config(),
+                "bias_initializer": self.bias_initializer.get_config()}

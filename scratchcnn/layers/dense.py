@@ -6,6 +6,9 @@ Backward:  dz = dy passed back through the activation (``backward_logits`` start
            db = sum_n dz
            dx = dz @ W.T    (each input collects the errors of every output it feeds)
 Shapes: x (N, in), W (in, out) (Keras layout), b (out,), y (N, out).
+With ``use_bias=False`` there is no b parameter (the weights are [W] alone, as in Keras): z = x @ W with
+a constant zero bias that is neither trained nor saved. W starts from ``kernel_initializer``
+('glorot_uniform'), b from ``bias_initializer`` ('zeros'), by Keras name (``scratchcnn/initializers.py``).
 These are matrix products: NumPy's BLAS does the work, spread over the cores (``kernels/matmul.py``).
 """
 import numpy as np
@@ -16,12 +19,16 @@ from .base import Layer
 
 
 class Dense(Layer):
-    def __init__(self, units: int, activation=None, input_shape=None, name: str | None = None):
+    def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", input_shape=None, name: str | None = None):
         super().__init__(name=name, input_shape=input_shape)
         if int(units) < 1:
             raise ValueError(f"Dense units must be >= 1, got {units}")
         self.units = int(units)
         self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
 
     def compute_output_shape(self, input_shape):
         if len(input_shape) != 1:
@@ -31,9 +38,13 @@ class Dense(Layer):
 
     def build(self, input_shape, dtype=np.float32, rng=None):
         rng = rng if rng is not None else np.random.default_rng()
-        self.kernel = initializers.glorot_uniform((input_shape[-1], self.units), rng, dtype)
-        self.bias = initializers.zeros((self.units,), rng, dtype)
-        self.params = [self.kernel, self.bias]
+        self.kernel = self.kernel_initializer((input_shape[-1], self.units), rng, dtype)
+        if self.use_bias:
+            self.bias = self.bias_initializer((self.units,), rng, dtype)
+            self.params = [self.kernel, self.bias]
+        else:
+            self.bias = np.zeros((self.units,), dtype=dtype)    # a constant: not a parameter
+            self.params = [self.kernel]
         return super().build(input_shape, dtype, rng)
 
     def forward(self, x, training=False):
@@ -47,7 +58,8 @@ class Dense(Layer):
         return self.backward_logits(self.activation.backward(self.z, self.y, dy))   # dz (N, out)
 
     def backward_logits(self, dz):
-        np.sum(dz, axis=0, out=self.grads[1])        # (out,)
+        if self.use_bias:
+            np.sum(dz, axis=0, out=self.grads[1])    # (out,)
         if not self.needs_input_grad:
             matmul(self.x.T, dz, out=self.grads[0])  # (in, out)
             return None
@@ -58,4 +70,6 @@ class Dense(Layer):
         return self.activation.kinks(self.z)
 
     def get_config(self):
-        return {"class": "Dense", "units": self.units, "activation": self.activation.name}
+        return {"class": "Dense", "units": self.units, "activation": self.activation.name,
+                "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer.get_config(),
+                "bias_initializer": self.bias_initializer.get_config()}

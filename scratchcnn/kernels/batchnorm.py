@@ -1,0 +1,134 @@
+"""Batch normalisation's per-channel passes, on the input seen as rows: x (N, ..., C) -> rows (M, C),
+M = N * H * W values per channel (or M = N for a Dense-like (N, C) input).
+
+    batchnorm_stats(rows)                       -> mean[c] = sum_m x[m, c] / M,
+                                                   var[c]  = sum_m (x[m, c] - mean[c])**2 / M   (biased)
+    batchnorm_apply(rows, scale, shift)         -> y[m, c] = x[m, c] * scale[c] + shift[c]
+    batchnorm_backward_sums(rows, dy, mean, inv_std)
+                                                -> dbeta[c]  = sum_m dy[m, c]
+                                                   dgamma[c] = sum_m dy[m, c] * xhat[m, c],
+                                                   xhat = (x - mean) * inv_std
+    batchnorm_backward_input(rows, dy, mean, inv_std, gamma, dbeta, dgamma)
+                                                -> dx[m, c] = gamma[c] * inv_std[c]
+                                                   * (dy[m, c] - dbeta[c] / M - xhat[m, c] * dgamma[c] / M)
+
+The sums over M rows run in float64 (a float32 sum of 100,000 values would lose four digits) and on
+several threads: the rows are cut into a fixed number of chunks whatever the thread count, each chunk
+sums into its own row of ``partial``, and the chunks are added in order, so the bits never depend on
+scheduling. The variance takes a second pass over (x - mean)**2 rather than E[x**2] - mean**2, which
+cancels catastrophically when the mean is large. The loop over channels is innermost (contiguous).
+The twin is ``reference/batchnorm.py``; the math is derived in docs/layers/batchnorm.md.
+"""
+import numpy as np
+from numba import njit, prange
+
+_CHUNKS = 16
+
+
+@njit(parallel=True, cache=True)
+def _sums(rows, partial):
+    n_rows, n_channels = rows.shape
+    n_chunks = partial.shape[0]
+    for chunk in prange(n_chunks):
+        for c in range(n_channels):
+            partial[chunk, c] = 0.0
+        for m in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
+            for c in range(n_channels):
+                partial[chunk, c] += rows[m, c]
+
+
+@njit(parallel=True, cache=True)
+def _squared_deviations(rows, mean, partial):
+    n_rows, n_channels = rows.shape
+    n_chunks = partial.shape[0]
+    for chunk in prange(n_chunks):
+        for c in range(n_channels):
+            partial[chunk, c] = 0.0
+        for m in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
+            for c in range(n_channels):
+                deviation = rows[m, c] - mean[c]
+                partial[chunk, c] += deviation * deviation
+
+
+@njit(parallel=True, cache=True)
+def _apply(rows, scale, shift, out):
+    n_rows, n_channels = rows.shape
+    for m in prange(n_rows):
+        for c in range(n_channels):
+            out[m, c] = rows[m, c] * scale[c] + shift[c]
+
+
+@njit(parallel=True, cache=True)
+def _backward_sums(rows, dy, mean, inv_std, partial):
+    # partial (chunks, 2, C): [chunk, 0] sums dy, [chunk, 1] sums dy * xhat
+    n_rows, n_channels = rows.shape
+    n_chunks = partial.shape[0]
+    for chunk in prange(n_chunks):
+        for c in range(n_channels):
+            partial[chunk, 0, c] = 0.0
+            partial[chunk, 1, c] = 0.0
+        for m in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
+            for c in range(n_channels):
+                g = dy[m, c]
+                partial[chunk, 0, c] += g
+                partial[chunk, 1, c] += g * ((rows[m, c] - mean[c]) * inv_std[c])
+
+
+@njit(parallel=True, cache=True)
+def _backward_input(rows, dy, mean, inv_std, gain, dbeta_mean, dgamma_mean, dx):
+    # gain = gamma * inv_std; dbeta_mean = dbeta / M; dgamma_mean = dgamma / M (all float64, (C,))
+    n_rows, n_channels = rows.shape
+    for m in prange(n_rows):
+        for c in range(n_channels):
+            xhat = (rows[m, c] - mean[c]) * inv_std[c]
+            dx[m, c] = gain[c] * (dy[m, c] - dbeta_mean[c] - xhat * dgamma_mean[c])
+
+
+def _chunks(n_rows: int) -> int:
+    return max(1, min(_CHUNKS, n_rows))
+
+
+def _in_order(partial: np.ndarray) -> np.ndarray:
+    total = partial[0].copy()
+    for chunk in range(1, partial.shape[0]):   # fixed order: the same bits whatever the thread count
+        total += partial[chunk]
+    return total
+
+
+def batchnorm_stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, biased variance), both float64 (C,), of rows (M, C)."""
+    rows = np.ascontiguousarray(rows)
+    partial = np.empty((_chunks(rows.shape[0]), rows.shape[1]), dtype=np.float64)
+    _sums(rows, partial)
+    mean = _in_order(partial) / rows.shape[0]
+    _squared_deviations(rows, mean, partial)
+    return mean, _in_order(partial) / rows.shape[0]
+
+
+def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """rows * scale + shift per channel, in the rows' dtype (M, C)."""
+    rows = np.ascontiguousarray(rows)
+    out = np.empty_like(rows)
+    _apply(rows, scale, shift, out)
+    return out
+
+
+def batchnorm_backward_sums(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray,
+                            inv_std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(dbeta, dgamma), float64 (C,): sum dy and sum dy * xhat over the rows."""
+    rows, dy = np.ascontiguousarray(rows), np.ascontiguousarray(dy)
+    partial = np.empty((_chunks(rows.shape[0]), 2, rows.shape[1]), dtype=np.float64)
+    _backward_sums(rows, dy, mean, inv_std, partial)
+    total = _in_order(partial)
+    return total[0], total[1]
+
+
+def batchnorm_backward_input(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
+                             gamma: np.ndarray, dbeta: np.ndarray, dgamma: np.ndarray) -> np.ndarray:
+    """dL/dx (M, C) in training mode, through the batch mean and variance."""
+    rows, dy = np.ascontiguousarray(rows), np.ascontiguousarray(dy)
+    n_rows = rows.shape[0]
+    dx = np.empty_like(dy)
+    _backward_input(rows, dy, mean, inv_std, np.asarray(gamma, np.float64) * inv_std, dbeta / n_rows,
+                    dgamma / n_rows, dx)
+    return dx
