@@ -485,7 +485,8 @@ def test_model_checkpoint_names_a_field_fit_will_not_log_before_training(tmp_pat
     with pytest.raises(ValueError) as caught:
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(filepath)])
     assert str(caught.value) == (f"ModelCheckpoint: filepath {filepath!r} uses {{val_accuracy}}, which this fit will "
-                                 "not log (val_ names need validation_data); known: epoch, loss, accuracy")
+                                 "not log (val_ names need validation_data or validation_split); known: epoch, loss, "
+                                 "accuracy")
     assert_unchanged(model, before)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match=r"cannot be filled in \(Unknown format code 'd'"):
