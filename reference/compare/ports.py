@@ -7,7 +7,9 @@ refuses if any other line would change. Run one at its full length, as docs/resu
     SCRATCHCNN_DATA=../shared/data/mnist SCRATCHCNN_FASHION_DATA=../shared/data/fashion-mnist \\
         MPLBACKEND=Agg python reference/compare/ports.py keras_mnist_convnet
 
-(tests/test_next_tutorials.py runs each for a short budget.)
+Ctrl-C stops a long run cleanly (fit finishes its batch and puts back the weights of the last completed
+epoch); the runner then scores those weights on the example's own test set and says after how many epochs,
+so a run cut short still gives a test accuracy. (tests/test_next_tutorials.py runs each for a short budget.)
 """
 import sys
 import time
@@ -32,6 +34,13 @@ PORTS: dict[str, dict[str, str]] = {
     },
 }
 
+# Where each script keeps its model and its test set once it has run (to score a run stopped by Ctrl-C).
+TEST_NAMES: dict[str, tuple[str, str, str]] = {
+    "keras_mnist_convnet": ("model", "x_test", "y_test"),
+    "tf_fashion_classification": ("model", "test_images", "test_labels"),
+    "lenet5": ("lenet_5_model", "test_x", "test_y"),
+}
+
 
 def original_path(name: str) -> Path:
     return HERE / f"{name}.py"
@@ -49,9 +58,19 @@ def ported_source(name: str) -> str:
 
 
 def run(name: str) -> dict:
-    """Execute the ported example at its full length; return its namespace."""
+    """Execute the ported example at its full length; return its namespace.
+
+    If Ctrl-C stops its training, score the weights of the last completed epoch on its test set."""
+    from scratchcnn.callbacks import TrainingInterrupted
+
     namespace: dict = {"__name__": "__main__"}
-    exec(compile(ported_source(name), str(original_path(name)), "exec"), namespace)
+    try:
+        exec(compile(ported_source(name), str(original_path(name)), "exec"), namespace)
+    except TrainingInterrupted as stop:
+        model, x_test, y_test = (namespace[key] for key in TEST_NAMES[name])
+        loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
+        print(f"{name}: stopped by Ctrl-C after {stop.epochs_completed} completed epochs; with their weights, "
+              f"test loss {loss:.4f}, test accuracy {accuracy:.4f}")
     return namespace
 
 
