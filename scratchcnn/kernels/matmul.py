@@ -14,7 +14,7 @@ The blocks are fixed by the shapes and the core count, never by timing, so resul
 run after run. Small products are not split: handing work to a thread costs tens of microseconds.
 """
 import itertools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -97,6 +97,9 @@ def for_each_block(work, n_blocks: int) -> None:
             work(k)
 
     futures = [_pool().submit(drain) for _ in range(helpers)]
-    drain()
+    try:
+        drain()
+    finally:
+        wait(futures)      # every helper has stopped before this returns or raises
     for future in futures:
-        future.result()
+        future.result()    # a helper's error, raised here
