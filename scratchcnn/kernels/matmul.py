@@ -12,6 +12,9 @@ GIL inside BLAS, so the blocks really run side by side:
 
 The blocks are fixed by the shapes and the core count, never by timing, so results are the same bits
 run after run. Small products are not split: handing work to a thread costs tens of microseconds.
+
+``for_each_block`` spreads any list of independent blocks over the same threads: the conv's im2col
+products (kernels/conv.py), a block of images each.
 """
 import itertools
 from concurrent.futures import ThreadPoolExecutor, wait
