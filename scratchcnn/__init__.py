@@ -15,11 +15,20 @@ from .layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, D
 from .model import History, Sequential
 from .optimizers import SGD, Adam, RMSprop
 
+
+def expand_dims(input, axis):
+    """``tf.expand_dims(x, axis)``: ``x`` with a new axis of size 1 at ``axis``, as a NumPy array (TensorFlow
+    returns a tensor; the examples that call it go on to slice it and read ``.shape``, which an array offers)."""
+    import numpy as np
+
+    return np.expand_dims(np.asarray(input), axis)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
     "Sequential", "History", "Input", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout", "Activation",
     "ReLU", "Softmax", "AveragePooling2D", "GlobalAveragePooling2D", "BatchNormalization", "Adam", "SGD",
     "RMSprop", "activations", "callbacks", "datasets", "initializers", "keras", "layers", "losses", "nn",
-    "optimizers", "utils",
+    "optimizers", "utils", "expand_dims",
 ]

@@ -88,7 +88,7 @@ class ModelCheckpoint(Callback):
         for _, field, _, _ in string.Formatter().parse(self.filepath):
             key = (field or "").split(".")[0].split("[")[0]
             if field is not None and key not in fields:
-                need = " (val_ names need validation_data)" if key.startswith("val_") else ""
+                need = " (val_ names need validation_data or validation_split)" if key.startswith("val_") else ""
                 raise ValueError(f"ModelCheckpoint: filepath {self.filepath!r} uses {{{field}}}, which this fit "
                                  f"will not log{need}; known: {', '.join(fields)}")
         try:

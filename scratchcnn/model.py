@@ -467,7 +467,7 @@ class Sequential:
                 raise weights_file.WeightsFileError(f"{path} records no input shape (saved from a model never "
                                                     "built): build this model first, then load")
             wanted["input_shape"] = saved["input_shape"]
-        if saved != wanted:
+        if not weights_file.same_architecture(saved, wanted):
             raise weights_file.WeightsFileError(
                 f"{path} holds weights of another architecture:\n  file:  {weights_file.describe(saved)}\n"
                 f"  model: {weights_file.describe(wanted)}")

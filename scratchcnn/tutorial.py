@@ -10,6 +10,10 @@ Keras original:
     model.add(Dense(10, activation=tf.nn.softmax))
     model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
 """
+import copy
+import threading
+import time
+
 import numpy as np
 
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
@@ -55,3 +59,59 @@ def load_dataset(name: str, data_dir=None, download: bool = True):
     else:
         raise ValueError(f"unknown dataset {name!r}: use 'mnist', 'fashion_mnist' or 'digits'")
     return (prepare_images(x_train), y_train), (prepare_images(x_test), y_test)
+
+
+def load_test_set(name: str, data_dir=None, download: bool = True):
+    """Only the test split of ('mnist' | 'fashion_mnist' | 'digits'), prepared as floats: for scoring a trained
+    model (the MNIST-format sets need just their two t10k files)."""
+    from . import datasets
+
+    if name in ("mnist", "fashion_mnist"):
+        x_test, y_test = getattr(datasets, name).load_test_data(data_dir, download=download)
+    elif name == "digits":
+        _, (x_test, y_test) = datasets.digits.load_data(seed=0)
+    else:
+        raise ValueError(f"unknown dataset {name!r}: use 'mnist', 'fashion_mnist' or 'digits'")
+    return prepare_images(x_test), y_test
+
+
+COMPILING = "Compiling the numba kernels (first run only, 15 to 30 s)..."
+COMPILE_NOTICE_SECONDS = 5.0  # loading them from the cache takes 0.2 s, 2 s on a busy machine
+
+
+def warm_up(model, x, y, say=print, after: float = COMPILE_NOTICE_SECONDS) -> float:
+    """Run every numba kernel that ``fit``, ``evaluate`` and ``predict`` will use once, on a throwaway copy of
+    ``model`` and a tiny batch (two images of ``x``), so that the first epoch's time is training, not numba
+    compiling. Returns the seconds it took.
+
+    Kernels are compiled on their first call and cached on disk (kernels/__init__.py): on a first-ever run
+    this takes 15 to 30 s, later a fraction of a second. Should it take longer than ``after``
+    seconds, ``say`` tells so on one line while it happens, and the line ends with the time it took.
+    The copy has its own weights, optimizer and random generator: ``model`` is not changed at all."""
+    scratch = copy.deepcopy(model)
+    told = threading.Event()
+    lock = threading.Lock()
+    finished = False
+
+    def tell():
+        with lock:
+            if not finished:
+                say(COMPILING, end="", flush=True)
+                told.set()
+
+    timer = threading.Timer(after, tell)
+    timer.daemon = True
+    started = time.perf_counter()
+    timer.start()
+    try:
+        x, y = x[:2], y[:2]
+        scratch.fit(x, y, batch_size=2, epochs=1, verbose=0, validation_data=(x, y))
+        scratch.predict(x, batch_size=2)
+    finally:
+        with lock:
+            finished = True
+            timer.cancel()
+    seconds = time.perf_counter() - started
+    if told.is_set():
+        say(f" done in {seconds:.1f} s", flush=True)
+    return seconds

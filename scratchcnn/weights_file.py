@@ -139,6 +139,21 @@ def inspect(path) -> WeightsFile:
 
 
 # --- the architecture record -----------------------------------------------------------------------------------
+def same_architecture(a: dict, b: dict) -> bool:
+    """Do two records describe the same network? Initializers only decide how weights start, not what they
+    are, so they are left out of the comparison; a record written before Conv2D and Dense recorded
+    ``use_bias`` had a bias in every such layer."""
+    def essence(record):
+        layers = []
+        for config in record["layers"]:
+            config = {k: v for k, v in config.items() if not k.endswith("_initializer")}
+            if config.get("class") in ("Conv2D", "Dense"):
+                config.setdefault("use_bias", True)
+            layers.append(config)
+        return {"input_shape": list(record["input_shape"]), "layers": layers}
+    return essence(a) == essence(b)
+
+
 def check_architecture(record, path) -> dict:
     """Raise WeightsFileError unless ``record`` is a sane architecture: return it unchanged if it is.
 

@@ -1,7 +1,9 @@
 """Shared pytest setup.
 
-- ``mnist_dir``: the folder with the four official MNIST IDX files. It is ``$SCRATCHCNN_DATA`` when set,
-  else ``../shared/data/mnist`` beside the repository (where CI and the development machines keep it).
+- ``mnist_dir``: the folder with the four official MNIST IDX files, found as the loader finds them:
+  ``$SCRATCHCNN_DATA`` when set, else the per-user cache (``~/.cache/scratchcnn/mnist``, where
+  ``scratchcnn train`` downloads them; ``scratchcnn.datasets.mnist.cache_dir()``). Without them the tests
+  that need them are skipped, and the reason says how to provide the files.
 - ``@pytest.mark.slow`` tests (the full 10-epoch reproduction) run only when ``SCRATCHCNN_RUN_SLOW=1``;
   ``.ci/run`` sets it, a quick local ``pytest`` skips them.
 """
@@ -14,7 +16,6 @@ import pytest
 matplotlib.use("Agg")  # tests never open windows
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,9 +27,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+def find_mnist() -> tuple[Path | None, str]:
+    """(the folder with the four MNIST files or None, why not): $SCRATCHCNN_DATA, else the user's cache."""
+    from scratchcnn.datasets import mnist
+
+    where = os.environ.get("SCRATCHCNN_DATA")
+    path = Path(where).expanduser() if where else mnist.cache_dir()
+    missing = [name for name in mnist.FILES if not (path / name).is_file()]
+    if not missing:
+        return path, ""
+    said = f"SCRATCHCNN_DATA={where}" if where else f"the cache {path} (SCRATCHCNN_DATA is not set)"
+    return None, (f"MNIST files not found in {said}, missing {', '.join(missing)}: run "
+                  "'scratchcnn train' once to download them into the cache, or set SCRATCHCNN_DATA=FOLDER "
+                  "to a folder holding the four .gz files")
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
-    path = Path(os.environ.get("SCRATCHCNN_DATA") or SHARED_MNIST)
-    if not (path / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip(f"MNIST files not found in {path}; set SCRATCHCNN_DATA")
+    path, why_not = find_mnist()
+    if path is None:
+        pytest.skip(why_not)
     return path

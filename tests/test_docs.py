@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import find_mnist
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 LAYERS = DOCS / "layers"
-SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 SHARED_FASHION = REPO.parent / "shared" / "data" / "fashion-mnist"
 MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
                "t10k-labels-idx1-ubyte.gz")
@@ -105,11 +105,6 @@ def python_blocks(page: Path):
     return out
 
 
-def _mnist_dir() -> Path | None:
-    path = Path(os.environ.get("SCRATCHCNN_DATA") or SHARED_MNIST)
-    return path if all((path / name).exists() for name in MNIST_FILES) else None
-
-
 def _fashion_dir() -> Path | None:
     path = Path(os.environ.get("SCRATCHCNN_FASHION_DATA") or SHARED_FASHION)
     return path if all((path / name).exists() for name in MNIST_FILES) else None  # the same four names
@@ -153,10 +148,9 @@ def test_python_blocks_run(page, tmp_path, monkeypatch):
 
     blocks = python_blocks(page)
     if any(marker == "needs-mnist" for *_, marker in blocks):
-        mnist = _mnist_dir()
+        mnist, why_not = find_mnist()
         if mnist is None:
-            pytest.skip(f"{_rel(page)} has examples that need MNIST; put the four files in {SHARED_MNIST} "
-                        "or set SCRATCHCNN_DATA")
+            pytest.skip(f"{_rel(page)} has examples that need MNIST. {why_not}")
         monkeypatch.setenv("SCRATCHCNN_DATA", str(mnist))
     if any(marker == "needs-fashion-mnist" for *_, marker in blocks):
         fashion = _fashion_dir()

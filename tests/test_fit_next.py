@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from scratchcnn import keras
-from scratchcnn.callbacks import Callback, EarlyStopping
+from scratchcnn.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from scratchcnn.layers import Dense, Flatten
 from scratchcnn.model import Sequential
 from scratchcnn.tutorial import build_model, load_dataset
@@ -205,3 +205,10 @@ def test_early_stopping_in_fit(data, capsys):
     assert f"Epoch {epochs}: early stopping" in capsys.readouterr().out
     val_loss, _ = model.evaluate(x[300:], y[300:], batch_size=32, verbose=0)
     assert val_loss == pytest.approx(history.history["val_loss"][best], rel=1e-6)  # the best weights are back
+
+
+def test_a_checkpoint_may_name_val_fields_with_validation_split(data, tmp_path):
+    x, y = data
+    fresh().fit(x[:100], y[:100], epochs=1, verbose=0, validation_split=0.2,
+                callbacks=[ModelCheckpoint(tmp_path / "w-{val_accuracy:.3f}.weights.npz")])
+    assert len(list(tmp_path.glob("w-0.*.weights.npz"))) == 1

@@ -485,7 +485,8 @@ def test_model_checkpoint_names_a_field_fit_will_not_log_before_training(tmp_pat
     with pytest.raises(ValueError) as caught:
         model.fit(x, y, epochs=1, verbose=0, callbacks=[ModelCheckpoint(filepath)])
     assert str(caught.value) == (f"ModelCheckpoint: filepath {filepath!r} uses {{val_accuracy}}, which this fit will "
-                                 "not log (val_ names need validation_data); known: epoch, loss, accuracy")
+                                 "not log (val_ names need validation_data or validation_split); known: epoch, loss, "
+                                 "accuracy")
     assert_unchanged(model, before)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match=r"cannot be filled in \(Unknown format code 'd'"):
@@ -504,3 +505,24 @@ def test_the_schema_takes_what_layers_write_and_nothing_bigger(tmp_path):
     with pytest.raises(ValueError, match=r"^F: the architecture record has layer 0 \(Dense\) with "
                                          r"'kernel_initializer'="):
         weights_file.check_architecture(record, "F")
+
+
+def test_initializers_do_not_make_another_architecture(tmp_path):
+    """Two models that differ only in how their weights started hold the same kind of weights, and a file
+    saved before use_bias was recorded (a bias in every Conv2D and Dense) still loads."""
+    import json
+    from scratchcnn import weights_file
+    from scratchcnn.layers import Dense, Flatten
+    from scratchcnn.model import Sequential
+    a = Sequential([Flatten(input_shape=(2, 2, 1)), Dense(3, kernel_initializer="he_normal")], seed=0)
+    b = Sequential([Flatten(input_shape=(2, 2, 1)), Dense(3)], seed=1)
+    a.save_weights(tmp_path / "a.weights.npz")
+    b.load_weights(tmp_path / "a.weights.npz")
+    np.testing.assert_array_equal(b.get_weights()[0], a.get_weights()[0])
+    old = a.architecture()
+    old["layers"] = [{k: v for k, v in c.items() if k not in ("use_bias", "kernel_initializer", "bias_initializer")}
+                     for c in old["layers"]]
+    assert weights_file.same_architecture(old, b.architecture())
+    no_bias = Sequential([Flatten(input_shape=(2, 2, 1)), Dense(3, use_bias=False)])
+    assert not weights_file.same_architecture(old, no_bias.architecture())
+    assert json.dumps(old)  # a plain record

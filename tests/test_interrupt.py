@@ -288,11 +288,15 @@ def test_ctrl_c_in_the_cli_keeps_the_last_epoch_on_disk(tmp_path):
     assert message[0] == (f"scratchcnn: interrupted {when} epoch {epoch}; the weights of epoch {kept} are "
                           f"in {out / 'model.weights.npz'}")
     assert f"Epoch {epoch}/200" in stdout and f"Epoch {epoch + 1}/200" not in stdout
-    assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.weights.npz", "notes.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.weights.npz", "notes.txt", "run.json"]
     assert (out / "notes.txt").read_text() == "mine\n"
     results = json.loads((out / "history.json").read_text())
     assert results["epochs_completed"] == kept and results["interrupted_in_epoch"] == epoch
     assert len(results["history"]["loss"]) == kept and results["test_accuracy"] is None
+    assert results["epochs"] == kept and results["epochs_asked"] == 200   # the epochs behind the weights
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "interrupted" and record["epochs_completed"] == kept
+    assert record["run_id"] == results["run_id"] and set(record["files"]) == {"model.weights.npz", "history.json"}
     model = build_model(input_shape=(8, 8, 1), seed=123)
     model.load_weights(out / "model.weights.npz")  # complete: every array, the right architecture
     assert len(model.get_weights()) == 6 and all(np.isfinite(w).all() for w in model.get_weights())

@@ -330,3 +330,27 @@ def test_wrong_image_size_in_mnist_folder_is_caught_by_checksum(tmp_path):
     write_small_dataset(tmp_path)
     with pytest.raises(ChecksumError):
         mnist.load_data(tmp_path, download=False)
+
+
+# --- the test split alone, and how the tests find the files --------------------------------
+
+
+def test_load_test_data_needs_only_the_two_test_files(mnist_dir, tmp_path):
+    target = copy_mnist(mnist_dir, tmp_path / "data", skip=(mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS))
+    x_test, y_test = mnist.load_test_data(target, download=False)
+    assert x_test.shape == (10000, 28, 28) and x_test.dtype == np.uint8 and y_test[:5].tolist() == [7, 2, 1, 0, 4]
+    with pytest.raises(DataNotFoundError) as error:
+        mnist.load_data(target, download=False)
+    assert error.value.missing == (mnist.TRAIN_IMAGES, mnist.TRAIN_LABELS) and error.value.directory == target
+
+
+def test_the_tests_look_in_the_cache_and_say_how_to_provide_the_files(mnist_dir, tmp_path, monkeypatch):
+    from conftest import find_mnist
+    path, why_not = find_mnist()                                  # no SCRATCHCNN_DATA, an empty cache
+    assert path is None and str(tmp_path / "xdg-cache" / "scratchcnn" / "mnist") in why_not
+    assert "scratchcnn train" in why_not and "SCRATCHCNN_DATA=FOLDER" in why_not
+    copy_mnist(mnist_dir, mnist.cache_dir())                      # what a first `scratchcnn train` leaves
+    assert find_mnist() == (mnist.cache_dir(), "")
+    monkeypatch.setenv("SCRATCHCNN_DATA", str(tmp_path / "elsewhere"))
+    path, why_not = find_mnist()
+    assert path is None and f"SCRATCHCNN_DATA={tmp_path / 'elsewhere'}" in why_not

@@ -66,10 +66,14 @@ def test_history_says_the_curves_validated_on_the_test_set(run_dir):
 
 
 def test_plot_into_another_folder_without_history(run_dir, tmp_path, capsys):
-    copy = tmp_path / "weights_only"
+    copy = tmp_path / "no_history"
     copy.mkdir()
+    record = json.loads((run_dir / "run.json").read_text())
+    record["files"] = {"model.weights.npz": record["files"]["model.weights.npz"]}  # vouches for no history
+    (copy / "run.json").write_text(json.dumps(record))
     (copy / "model.weights.npz").write_bytes((run_dir / "model.weights.npz").read_bytes())
-    assert main(["plot", "--run", str(copy), "--dataset", "digits", "--output", str(tmp_path / "figs")]) == 0
+    (copy / "history.json").write_bytes((run_dir / "history.json").read_bytes())  # not vouched for: ignored
+    assert main(["plot", "--run", str(copy), "--output", str(tmp_path / "figs")]) == 0
     assert not (tmp_path / "figs" / "curves.png").exists()        # no history: no curves, the rest drawn
     for name in FIGURES:
         if name != "curves.png":
@@ -77,10 +81,39 @@ def test_plot_into_another_folder_without_history(run_dir, tmp_path, capsys):
     assert "drawing everything but the training curves" in capsys.readouterr().out
 
 
+def test_plot_refuses_a_folder_without_a_record(run_dir, tmp_path, capsys):
+    copy = tmp_path / "weights_only"
+    copy.mkdir()
+    (copy / "model.weights.npz").write_bytes((run_dir / "model.weights.npz").read_bytes())
+    assert main(["plot", "--run", str(copy), "--dataset", "digits"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"scratchcnn: error: {copy} has no run.json") and "\n" not in err
+    assert sorted(p.name for p in copy.iterdir()) == ["model.weights.npz"]  # nothing drawn
+
+
+def test_plot_of_the_default_run_of_a_dataset(run_dir, tmp_path, monkeypatch, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "digits").symlink_to(run_dir)
+    monkeypatch.chdir(tmp_path)
+    assert main(["plot", "--dataset", "digits", "--output", "figs"]) == 0  # runs/digits, no --run
+    assert_picture(tmp_path / "figs" / "curves.png")
+
+
 def test_plot_of_a_missing_run_is_one_line_error(tmp_path, capsys):
     assert main(["plot", "--run", str(tmp_path / "nope"), "--dataset", "digits"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("scratchcnn: error: no run folder") and "\n" not in err
+
+
+def test_wrong_prediction_titled_with_its_true_label(tmp_path, monkeypatch):
+    from scratchcnn.tools import plots
+    titles, save = [], plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: titles.extend(ax.get_title() for ax in fig.axes)
+                        or save(fig, path))
+    images = np.random.default_rng(0).random((2, 8, 8, 1))
+    path = plots.plot_predictions(images, np.array([3, 5]), tmp_path / "p.png", true_labels=np.array([3, 7]))
+    assert titles == ["Predicted Label: 3", "Predicted Label: 5\n(true label: 7)"]
+    assert_picture(path, min_height=100, min_width=200)
 
 
 def test_bench_step_profile_plot(tmp_path):

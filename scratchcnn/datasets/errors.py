@@ -30,8 +30,28 @@ class ChecksumError(DatasetError):
 
 
 class DataNotFoundError(DatasetError):
-    """The data files are not where the loader looked for them."""
+    """The data files are not where the loader looked for them.
+
+    ``directory`` and ``missing`` (the file names not found) are kept when known, so that a caller can say
+    the fix in its own words (``scratchcnn`` speaks of ``--data-dir``, the message of ``path=``).
+    """
+
+    def __init__(self, message: str, *, directory: Path | None = None, missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.directory = directory
+        self.missing = tuple(missing)
 
 
 class DownloadError(DatasetError):
-    """A file could not be downloaded from any mirror."""
+    """A file could not be downloaded from any mirror.
+
+    ``name``, ``directory`` and ``failures`` (one ``(url, reason)`` per mirror tried) are kept when known,
+    for the same reason as ``DataNotFoundError``'s fields.
+    """
+
+    def __init__(self, message: str, *, name: str | None = None, directory: Path | None = None,
+                 failures: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.directory = directory
+        self.failures = tuple(failures)

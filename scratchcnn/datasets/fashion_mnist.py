@@ -39,7 +39,7 @@ DATASET = loader.IdxDataset(name="fashion_mnist", title="Fashion-MNIST", sha256=
                             data_env="SCRATCHCNN_FASHION_DATA", cache_env="SCRATCHCNN_FASHION_CACHE",
                             cache_folder="fashion-mnist", image_shape=(28, 28))
 
-__all__ = ["load_data", "data_dir", "cache_dir", "FILES", "SHA256", "MIRRORS", "CLASS_NAMES", "DATASET"]
+__all__ = ["load_data", "load_test_data", "data_dir", "cache_dir", "FILES", "SHA256", "MIRRORS", "CLASS_NAMES", "DATASET"]
 
 
 def cache_dir() -> Path:
@@ -61,3 +61,10 @@ def load_data(path: str | os.PathLike | None = None, *, download: bool = True,
     one line per download.
     """
     return loader.load(DATASET, path, download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def load_test_data(path: str | os.PathLike | None = None, *, download: bool = True,
+                   mirrors: Sequence[str] | None = None, timeout: float = 30.0, verbose: bool = True) -> Split:
+    """Only the Fashion-MNIST test split, ``(x_test, y_test)``: just the two ``t10k`` files are needed (or
+    downloaded), found and checked as ``load_data`` does. For scoring a trained model."""
+    return loader.load_test(DATASET, path, download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)

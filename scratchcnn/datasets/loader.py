@@ -22,8 +22,9 @@ temporary file beside the target and is renamed into place only once verified, s
 the folder never holds a partial or wrong file. A damaged file in the cache is
 replaced; a damaged file in a folder you chose is reported, never deleted.
 
+``load_test`` loads only the test split (the two ``t10k`` files), for scoring a trained model.
 ``load_idx_dataset`` does the loading part for any folder of MNIST-format files
-(KMNIST, subsets you wrote with ``idx.write_idx``).
+(KMNIST, subsets you wrote with ``idx.write_idx``); ``load_idx_split`` one split of it.
 """
 import hashlib
 import os
@@ -98,6 +99,31 @@ def load(
     ``mirrors`` replaces the data set's own (each is a URL prefix the file names are appended to);
     ``timeout`` is in seconds per network operation; ``verbose`` prints one line per download.
     """
+    return _load_repairing(dataset, path, dataset.files,
+                           lambda d: load_idx_dataset(d, checksums=dataset.sha256, image_shape=dataset.image_shape),
+                           download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def load_test(
+    dataset: IdxDataset,
+    path: str | os.PathLike | None = None,
+    *,
+    download: bool = True,
+    mirrors: Sequence[str] | None = None,
+    timeout: float = 30.0,
+    verbose: bool = True,
+) -> Split:
+    """Only the test split of ``dataset``, ``(x_test, y_test)``: needs (or downloads) just the two ``t10k``
+    files. Found and verified as ``load`` does; for scoring a trained model."""
+    return _load_repairing(dataset, path, (TEST_IMAGES, TEST_LABELS),
+                           lambda d: load_idx_split(d, TEST_IMAGES, TEST_LABELS, checksums=dataset.sha256,
+                                                    image_shape=dataset.image_shape),
+                           download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def _load_repairing(dataset: IdxDataset, path, names: Sequence[str], load_files, *, download: bool,
+                    mirrors: Sequence[str] | None, timeout: float, verbose: bool):
+    """Download what is missing of ``names``, then ``load_files(directory)``; repair the cache."""
     if isinstance(mirrors, str):
         raise TypeError(f"mirrors must be a list of URL prefixes, not one string. Fix: mirrors=[{mirrors!r}].")
     directory = data_dir(dataset, path)
@@ -105,7 +131,8 @@ def load(
     if directory.exists() and not directory.is_dir():
         raise DataNotFoundError(
             f"{directory} is a file, not a folder. Fix: set {dataset.data_env} or pass path= "
-            f"to the folder that holds the {dataset.title} files."
+            f"to the folder that holds the {dataset.title} files.",
+            directory=directory,
         )
     ours = directory.resolve() == cache_dir(dataset).resolve()  # the cache is ours to repair
 
@@ -113,26 +140,28 @@ def load(
     # deleted, so the next pass downloads it again (at most once per file).
     attempt = 0
     while True:
-        missing = [name for name in dataset.files if not (directory / name).is_file()]
+        missing = [name for name in names if not (directory / name).is_file()]
         if missing and not download:
             raise DataNotFoundError(
                 f"{dataset.title} files missing from {directory}: {', '.join(missing)}.\n"
-                f"Fix: put the four files ({', '.join(dataset.files)}) there, or point to a folder that "
+                f"Fix: put the files ({', '.join(names)}) there, or point to a folder that "
                 f"has them with {dataset.data_env}=/that/folder or load_data(path='/that/folder'), "
-                "or allow downloading with load_data(download=True)."
+                "or allow downloading with load_data(download=True).",
+                directory=directory,
+                missing=tuple(missing),
             )
         for name in missing:
             _download(dataset, name, directory, mirrors=mirrors, timeout=timeout, verbose=verbose)
         try:
-            return load_idx_dataset(directory, checksums=dataset.sha256, image_shape=dataset.image_shape)
+            return load_files(directory)
         except ChecksumError as error:
             attempt += 1
-            if not (ours and download) or attempt > len(dataset.files):
+            if not (ours and download) or attempt > len(names):
                 raise
             warnings.warn(
                 f"{error.path} in the cache is damaged (decompressed SHA-256 {error.actual}, "
                 f"expected {error.expected}); deleting it and downloading it again.",
-                stacklevel=3,
+                stacklevel=4,
             )
             error.path.unlink()
 
@@ -153,24 +182,45 @@ def load_idx_dataset(
     not in it is not checked. ``image_shape`` (e.g. ``(28, 28)``) is enforced when given.
     """
     directory = Path(directory)
-    names = (train_images, train_labels, test_images, test_labels)
-    missing = [name for name in names if not (directory / name).is_file()]
-    if missing:
-        raise DataNotFoundError(
-            f"{directory} lacks {', '.join(missing)}. "
-            "Fix: copy the files there, or pass the folder that has them."
-        )
-    checksums = checksums or {}
-    x_train, y_train, x_test, y_test = (_read_verified(directory / name, checksums.get(name)) for name in names)
-
-    _check_split(x_train, y_train, directory / train_images, directory / train_labels, image_shape)
-    _check_split(x_test, y_test, directory / test_images, directory / test_labels, image_shape)
+    _require(directory, (train_images, train_labels, test_images, test_labels))
+    x_train, y_train = load_idx_split(directory, train_images, train_labels, checksums=checksums,
+                                      image_shape=image_shape)
+    x_test, y_test = load_idx_split(directory, test_images, test_labels, checksums=checksums,
+                                    image_shape=image_shape)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DatasetError(
             f"training images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}. "
             f"Fix: the files in {directory} come from different data sets; use one set of four files."
         )
     return (x_train, y_train), (x_test, y_test)
+
+
+def load_idx_split(
+    directory: str | os.PathLike,
+    images: str,
+    labels: str,
+    *,
+    checksums: Mapping[str, str] | None = None,
+    image_shape: tuple[int, int] | None = None,
+) -> Split:
+    """One split, ``(x, y)``, from an images file and a labels file in ``directory``; nothing is downloaded."""
+    directory = Path(directory)
+    _require(directory, (images, labels))
+    checksums = checksums or {}
+    x, y = (_read_verified(directory / name, checksums.get(name)) for name in (images, labels))
+    _check_split(x, y, directory / images, directory / labels, image_shape)
+    return x, y
+
+
+def _require(directory: Path, names: Sequence[str]) -> None:
+    missing = [name for name in names if not (directory / name).is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"{directory} lacks {', '.join(missing)}. "
+            "Fix: copy the files there, or pass the folder that has them.",
+            directory=directory,
+            missing=tuple(missing),
+        )
 
 
 def _read_verified(path: Path, expected_sha256: str | None) -> np.ndarray:
@@ -226,13 +276,19 @@ def _check_split(
 
 def _download(dataset: IdxDataset, name: str, directory: Path, *, mirrors: Sequence[str], timeout: float,
               verbose: bool) -> None:
-    """Download one file of ``dataset`` into ``directory``, trying each mirror in turn."""
+    """Download one file of ``dataset`` into ``directory``, trying each mirror in turn.
+
+    With ``verbose``, one line says where the file came from (and which mirrors failed before it); when
+    every mirror fails, nothing is printed: the error lists each mirror's failure, once.
+    """
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DownloadError(
             f"cannot create the folder {directory} ({error}). "
-            f"Fix: set {dataset.data_env} or pass path= to a folder you can write to."
+            f"Fix: set {dataset.data_env} or pass path= to a folder you can write to.",
+            name=name,
+            directory=directory,
         ) from error
     failures = []
     for mirror in mirrors:
@@ -240,18 +296,20 @@ def _download(dataset: IdxDataset, name: str, directory: Path, *, mirrors: Seque
         try:
             size = _fetch(url, directory / name, dataset.sha256[name], timeout)
         except (OSError, HTTPException, ValueError, DatasetError) as error:
-            failures.append(f"  {url}: {error}")
-            if verbose:
-                print(f"{dataset.name}: {url} failed: {error}")
+            failures.append((url, str(error)))
             continue
         if verbose:
-            print(f"{dataset.name}: downloaded {name} ({size / 1e6:.1f} MB) from {mirror} into {directory}")
+            before = "".join(f"; {url} failed first: {reason}" for url, reason in failures)
+            print(f"{dataset.name}: downloaded {name} ({size / 1e6:.1f} MB) from {mirror} into {directory}{before}")
         return
-    tried = "\n".join(failures) or "  (no mirrors were given)"
+    tried = "\n".join(f"  {url}: {reason}" for url, reason in failures) or "  (no mirrors were given)"
     raise DownloadError(
         f"could not download {name} from any mirror:\n{tried}\n"
         f"Fix: download the four files ({', '.join(dataset.files)}) by hand into {directory}, "
-        f"or set {dataset.data_env} (or pass path=) to a folder that has them."
+        f"or set {dataset.data_env} (or pass path=) to a folder that has them.",
+        name=name,
+        directory=directory,
+        failures=tuple(failures),
     )
 
 

@@ -8,7 +8,8 @@
 Where the files are looked for, first match wins: the ``path`` argument; ``$SCRATCHCNN_DATA``; the per-user
 cache (``$SCRATCHCNN_CACHE``, else ``$XDG_CACHE_HOME/scratchcnn/mnist``, else ``~/.cache/scratchcnn/mnist``).
 Finding, downloading, checking and caching are loader.py's, shared with Fashion-MNIST; this file holds what
-is MNIST's own: its checksums, its mirrors and its settings.
+is MNIST's own: its checksums, its mirrors and its settings. ``load_test_data()`` loads only the test split
+(the two ``t10k`` files), for scoring a trained model.
 """
 import os
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ DATASET = loader.IdxDataset(name="mnist", title="MNIST", sha256=SHA256, mirrors=
                             data_env="SCRATCHCNN_DATA", cache_env="SCRATCHCNN_CACHE", cache_folder="mnist",
                             image_shape=IMAGE_SHAPE)
 
-__all__ = ["load_data", "load_idx_dataset", "data_dir", "cache_dir", "FILES", "SHA256", "MIRRORS",
+__all__ = ["load_data", "load_test_data", "load_idx_dataset", "data_dir", "cache_dir", "FILES", "SHA256", "MIRRORS",
            "TRAIN_IMAGES", "TRAIN_LABELS", "TEST_IMAGES", "TEST_LABELS", "DATASET"]
 
 
@@ -60,3 +61,10 @@ def load_data(path: str | os.PathLike | None = None, *, download: bool = True,
     ``timeout`` is in seconds per network operation; ``verbose`` prints one line per download.
     """
     return loader.load(DATASET, path, download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)
+
+
+def load_test_data(path: str | os.PathLike | None = None, *, download: bool = True,
+                   mirrors: Sequence[str] | None = None, timeout: float = 30.0, verbose: bool = True) -> Split:
+    """Only the MNIST test split, ``(x_test, y_test)``: just the two ``t10k`` files are needed (or
+    downloaded), found and checked as ``load_data`` does. For scoring a trained model."""
+    return loader.load_test(DATASET, path, download=download, mirrors=mirrors, timeout=timeout, verbose=verbose)

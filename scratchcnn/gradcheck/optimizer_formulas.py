@@ -92,13 +92,14 @@ def _compare(label: str, optimizer, start, grads, expected, tol: float) -> list[
     return results
 
 
-def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12) -> list[GradCheckResult]:
-    """Run scratchcnn's Adam (the fused numba kernel) and keras_adam_reference from the same
-    start with the same gradients, in float64; compare how far each parameter moved."""
+def check_adam(steps: int = 5, seed: int = 0, tol: float = 1e-12, optimizer=None) -> list[GradCheckResult]:
+    """Run scratchcnn's Adam (the fused numba kernel; or ``optimizer``, an Adam of your own, e.g. the bug
+    zoo's) and keras_adam_reference from the same start with the same gradients, in float64; compare how
+    far each parameter moved."""
     start, grads = _problem(steps, seed)
-    adam = Adam()
+    adam = optimizer if optimizer is not None else Adam()
     expected = keras_adam_reference(start, grads, adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon)
-    return _compare(f"Adam() {steps} steps vs Keras formula", adam, start, grads, expected, tol)
+    return _compare(f"{type(adam).__name__}() {steps} steps vs Keras formula", adam, start, grads, expected, tol)
 
 
 def check_rmsprop(momentum: float = 0.0, steps: int = 5, seed: int = 0, tol: float = 1e-12) -> list[GradCheckResult]:

@@ -13,6 +13,7 @@ from ..tutorial import build_model
 from .checker import GradCheckResult, KinkError, _param_names, check_layer, check_loss, check_model, well_spaced
 from .loss_checks import LOSS_CHECKS
 from .optimizer_formulas import OPTIMIZER_CHECKS, check_adam
+from .two_passes import check_layer_two_passes, check_network_two_passes
 
 
 class SuiteCheck(NamedTuple):
@@ -144,6 +145,13 @@ def suite_checks() -> list[SuiteCheck]:
                              lambda: _check_tutorial_network(fuse=False)))
     checks.append(SuiteCheck("Adam vs Keras's formula", check_adam))
     checks += [SuiteCheck(name, run) for name, run in LOSS_CHECKS + OPTIMIZER_CHECKS]
+    # gradients overwritten, not added up: batch A, batch B, then A again gives A's gradients (two_passes.py)
+    checks.append(SuiteCheck("Dense(7) two passes", lambda: check_layer_two_passes(
+        Dense(7), (12,), label="Dense(7) on (2, 12), batch A, B, then A again")))
+    checks.append(SuiteCheck("Conv2D(4, 3) two passes", lambda: check_layer_two_passes(
+        Conv2D(4, 3), (8, 8, 1), label="Conv2D(4, 3) on (2, 8, 8, 1), batch A, B, then A again")))
+    checks.append(SuiteCheck("tutorial network two passes", lambda: check_network_two_passes(
+        tutorial_model(), label="tutorial network, batch A, B, then A again")))
     return checks
 
 

@@ -3,7 +3,7 @@
 Each function draws one figure from plain arrays and knows nothing of models; scratchcnn/report.py decides
 what goes in (``scratchcnn train`` and ``scratchcnn plot`` call it), docs/figures.md shows the results.
 
-    plot_predictions       the tutorial's figure: a few images titled 'Predicted Label: N'
+    plot_predictions       the tutorial's figure: a few images titled 'Predicted Label: N' (and the true one)
     plot_prediction_grid   many images, the wrong ones framed in red with their true label
     plot_curves            loss and accuracy per epoch, training and validation
     plot_confusion         the confusion matrix, every count written in its cell
@@ -37,13 +37,14 @@ def _save(fig, path) -> Path:
 
 
 def plot_predictions(images: np.ndarray, predicted: np.ndarray, path, true_labels=None) -> Path:
-    """The tutorial's figure: each image titled 'Predicted Label: N' (red when it is wrong)."""
+    """The tutorial's figure: each image titled 'Predicted Label: N'; a wrong one in red, with its true label."""
     n = len(images)
     fig, axes = plt.subplots(1, n, figsize=(2.4 * n, 2.8), squeeze=False)
     for k, ax in enumerate(axes[0]):
         ax.imshow(_image_2d(images[k]), cmap="Greys")
         wrong = true_labels is not None and true_labels[k] != predicted[k]
-        ax.set_title(f"Predicted Label: {predicted[k]}", color="red" if wrong else "black", fontsize=10)
+        title = f"Predicted Label: {predicted[k]}" + (f"\n(true label: {true_labels[k]})" if wrong else "")
+        ax.set_title(title, color="red" if wrong else "black", fontsize=10)
         ax.axis("off")
     return _save(fig, path)
 
@@ -252,3 +253,35 @@ def plot_step_profile(profiles: dict, path) -> Path:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.45 if len(profiles) < 3 else -0.3), ncol=3,
               fontsize=7, frameon=False)
     return _save(fig, path)
+
+
+def plot_bug_training(correct: dict, buggy: dict, bug_name: str, path) -> Path:
+    """``scratchcnn gradcheck --break NAME --train``: loss and test accuracy per epoch, the correct network
+    beside the one with the bug (History.history dicts: loss, val_accuracy). Written atomically."""
+    from ..files import atomic_write
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.8), constrained_layout=True)
+    for history, label, style in ((correct, "correct", "-"), (buggy, f"with {bug_name}", "--")):
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        ax_loss.plot(epochs, history["loss"], style, marker="o", label=label)
+        ax_acc.plot(epochs, history["val_accuracy"], style, marker="o", label=label)
+    ax_loss.set(title="training loss", xlabel="epoch", ylabel="loss")
+    ax_acc.set(title="test accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1))
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.get_major_locator().set_params(integer=True)
+
+    def last(history):  # a run stopped by a NaN loss before its first epoch ended has no epochs
+        return f"{history['val_accuracy'][-1]:.3f}" if history.get("val_accuracy") else "none"
+
+    final = f"correct {last(correct)}, buggy {last(buggy)}"
+    fig.suptitle(f"The tutorial network on scikit-learn's digits, with and without {bug_name} ({final})",
+                 fontsize=10)
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path) as file:
+        fig.savefig(file, format="png", dpi=100)
+    plt.close(fig)
+    return path

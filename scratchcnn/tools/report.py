@@ -4,6 +4,7 @@
 again later from the saved weights and history. It writes into the run's folder:
 
     predictions.png            the tutorial's figure: four test digits titled with their predicted labels
+                               (a wrong one in red, with its true label)
     predictions_grid.png       32 test digits, the wrong ones in red with their true label
     curves.png                 loss and accuracy per epoch, training and (if it was scored) the test set
     confusion.png              which digit is taken for which, on the test set
