@@ -47,3 +47,23 @@ def test_matmul_two_gives_both_products(parts, monkeypatch):
     np.testing.assert_allclose(dw, x.T @ dz, rtol=1e-12, atol=1e-10)
     np.testing.assert_allclose(dx, dz @ w.T, rtol=1e-12, atol=1e-10)
     assert np.array_equal(dx, mm.matmul_two(x.T, dz, dw, dz, w.T))  # same bits every time
+
+
+@pytest.mark.parametrize("parts", [1, 2, 4])
+@pytest.mark.parametrize("n_blocks", [0, 1, 3, 17])
+def test_for_each_block_runs_every_block_exactly_once(parts, n_blocks, monkeypatch):
+    monkeypatch.setattr(mm, "PARTS", parts)
+    calls = []
+    mm.for_each_block(calls.append, n_blocks)          # list.append is atomic: safe from any thread
+    assert sorted(calls) == list(range(n_blocks))
+
+
+def test_for_each_block_passes_on_an_error(monkeypatch):
+    monkeypatch.setattr(mm, "PARTS", 2)
+
+    def work(k):
+        if k == 5:
+            raise ValueError("block 5")
+
+    with pytest.raises(ValueError, match="block 5"):
+        mm.for_each_block(work, 8)

@@ -12,9 +12,12 @@ GIL inside BLAS, so the blocks really run side by side:
 
 The blocks are fixed by the shapes and the core count, never by timing, so results are the same bits
 run after run. Small products are not split: handing work to a thread costs tens of microseconds.
+
+``for_each_block`` spreads any list of independent blocks over the same threads: the conv's im2col
+products (kernels/conv.py), a block of images each.
 """
 import itertools
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -97,6 +100,9 @@ def for_each_block(work, n_blocks: int) -> None:
             work(k)
 
     futures = [_pool().submit(drain) for _ in range(helpers)]
-    drain()
+    try:
+        drain()
+    finally:
+        wait(futures)      # every helper has stopped before this returns or raises
     for future in futures:
-        future.result()
+        future.result()    # a helper's error, raised here
