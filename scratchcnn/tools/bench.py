@@ -11,7 +11,7 @@ Prints, for random MNIST-shaped data (speed does not depend on the pixel values)
   compile time of a first-ever run (the same with an empty numba cache);
 - the peak resident memory of this process.
 Timings are medians over repeats, taken on whatever else the machine is doing: compare ratios measured
-side by side (reference/compare/compare_pytorch.py), not numbers from different runs.
+side by side (reference/compare/compare_real.py), not numbers from different runs.
 """
 import os
 import resource
