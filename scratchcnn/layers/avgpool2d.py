@@ -15,40 +15,12 @@ The loops live in ``scratchcnn/kernels/pool.py``; their loop-by-loop twin is ``r
 import numpy as np
 
 from ..kernels import avgpool2d_backward, avgpool2d_forward
-from .base import Layer, pair, same_padding
+from .base import Pooling2D
 
 
-class AveragePooling2D(Layer):
-    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid", input_shape=None,
-                 name: str | None = None):
-        super().__init__(name=name, input_shape=input_shape)
-        if padding not in ("valid", "same"):
-            raise ValueError(f"AveragePooling2D padding must be 'valid' or 'same', got {padding!r}")
-        self.pool_size = pair(pool_size, "AveragePooling2D pool_size")
-        self.strides = pair(strides, "AveragePooling2D strides") if strides is not None else self.pool_size
-        self.padding = padding
-
-    def compute_output_shape(self, input_shape):
-        if len(input_shape) != 3:
-            raise ValueError(f"AveragePooling2D {self.name!r} needs images of shape (height, width, "
-                             f"channels), got input shape {input_shape}")
-        (h, w, c), (ph, pw), (sh, sw) = input_shape, self.pool_size, self.strides
-        if self.padding == "same":
-            return (-(-h // sh), -(-w // sw), c)
-        if h < ph or w < pw:
-            raise ValueError(f"AveragePooling2D {self.name!r}: input {h}x{w} is smaller than the {ph}x{pw} "
-                             "pool; use a smaller pool_size or padding='same'")
-        return ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
-
-    def build(self, input_shape, dtype=np.float32, rng=None):
-        self.compute_output_shape(tuple(input_shape))        # refuse a bad shape before changing anything
-        h, w = input_shape[0], input_shape[1]
-        if self.padding == "same":
-            self.pads = (same_padding(h, self.pool_size[0], self.strides[0]),
-                         same_padding(w, self.pool_size[1], self.strides[1]))
-        else:
-            self.pads = ((0, 0), (0, 0))
-        return super().build(input_shape, dtype, rng)
+class AveragePooling2D(Pooling2D):
+    kind = "AveragePooling2D"  # arguments, shape walk, padding and record: base.Pooling2D
+    _too_small_hint = "; use a smaller pool_size or padding='same'"
 
     def forward(self, x, training=False):
         self.x_shape = x.shape                                                  # (N, H, W, C)
@@ -56,7 +28,3 @@ class AveragePooling2D(Layer):
 
     def backward(self, dy):
         return avgpool2d_backward(dy, self.x_shape, self.pool_size, self.strides, self.pads)
-
-    def get_config(self):
-        return {"class": "AveragePooling2D", "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding}

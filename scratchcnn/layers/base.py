@@ -102,6 +102,53 @@ class Layer:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+class Pooling2D(Layer):
+    """What MaxPooling2D and AveragePooling2D share: Keras's arguments (pool_size, strides defaulting to
+    pool_size, 'valid' or 'same' padding), the shape walk and the 'same' padding amounts (``self.pads``).
+    Each pooling layer adds only its forward and backward, and names itself in ``kind`` (its messages and
+    its architecture record say that name)."""
+    kind = "Pooling2D"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding: str = "valid", input_shape=None,
+                 name: str | None = None):
+        super().__init__(name=name, input_shape=input_shape)
+        kind = self.kind
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{kind} padding must be 'valid' or 'same', got {padding!r}")
+        self.pool_size = pair(pool_size, f"{kind} pool_size")
+        self.strides = pair(strides, f"{kind} strides") if strides is not None else self.pool_size
+        self.padding = padding
+
+    def compute_output_shape(self, input_shape):
+        kind = self.kind
+        if len(input_shape) != 3:
+            raise ValueError(f"{kind} {self.name!r} needs images of shape (height, width, channels), "
+                             f"got input shape {input_shape}")
+        (h, w, c), (ph, pw), (sh, sw) = input_shape, self.pool_size, self.strides
+        if self.padding == "same":
+            return (-(-h // sh), -(-w // sw), c)
+        if h < ph or w < pw:
+            raise ValueError(f"{kind} {self.name!r}: input {h}x{w} is smaller than the {ph}x{pw} pool"
+                             + self._too_small_hint)
+        return ((h - ph) // sh + 1, (w - pw) // sw + 1, c)
+
+    _too_small_hint = ""  # a layer may add advice to that message
+
+    def build(self, input_shape, dtype=np.float32, rng=None):
+        self.compute_output_shape(tuple(input_shape))        # refuse a bad shape before changing anything
+        h, w = input_shape[0], input_shape[1]
+        if self.padding == "same":
+            self.pads = (same_padding(h, self.pool_size[0], self.strides[0]),
+                         same_padding(w, self.pool_size[1], self.strides[1]))
+        else:
+            self.pads = ((0, 0), (0, 0))
+        return super().build(input_shape, dtype, rng)
+
+    def get_config(self):
+        return {"class": self.kind, "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding}
+
+
 def pair(value, what: str) -> tuple[int, int]:
     """Keras lets sizes be an int or a pair: 3 -> (3, 3)."""
     if isinstance(value, (int, np.integer)):
