@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .callbacks import Callback
+from .datasets.scaled import ScaledImages
 
 
 def as_batch(x, what: str = "x") -> np.ndarray:
@@ -58,6 +59,18 @@ def as_model_input(x: np.ndarray, input_shape: tuple[int, ...], dtype, what: str
     raise ValueError(f"{what} holds {n_nan:,} NaN and {n_inf:,} infinite values{converted}, in "
                      f"{len(bad_samples):,} of its {len(x):,} samples (the first is {name}[{bad_samples[0]}]): "
                      "every input must be a finite number; drop or repair those samples")
+
+
+def as_scaled_images(x, input_shape: tuple[int, ...], dtype, what: str = "x"):
+    """A ScaledImages set the model can take: its shape, its float dtype (its values are finite by
+    construction, integers divided by a number)."""
+    as_model_input(np.empty((0, *x.shape[1:]), dtype), input_shape, dtype, what)  # the shape's messages
+    if len(x) == 0:
+        raise ValueError(f"{what} is empty (0 samples): there is nothing to work on")
+    if x.dtype != dtype:
+        raise ValueError(f"{what} makes {x.dtype} batches but the model computes in {dtype}: "
+                         f"ScaledImages(images, dtype='{dtype}')")
+    return x
 
 
 def as_labels(y, n_samples: int, n_classes: int, loss, what: str = "x") -> np.ndarray:
@@ -113,6 +126,8 @@ def _split_at(n_samples: int, fraction: float) -> int:
 def split_off_validation(x: np.ndarray, y: np.ndarray, fraction: float):
     """Keras's rule: the last ``fraction`` of the samples, before any shuffling -> (x, y, (x_val, y_val))."""
     split_at = _split_at(len(x), fraction)
+    if isinstance(x, ScaledImages):  # both parts stay uint8
+        return x.rows(slice(None, split_at)), y[:split_at], (x.rows(slice(split_at, None)), y[split_at:])
     return x[:split_at], y[:split_at], (x[split_at:], y[split_at:])
 
 

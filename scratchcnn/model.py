@@ -26,6 +26,7 @@ import numpy as np
 
 from . import checks, losses, optimizers, weights_file
 from .callbacks import TrainingInterrupted
+from .datasets.scaled import ScaledImages
 from .interrupt import CtrlC
 from .layers.base import Layer
 from .layers.input import Input
@@ -184,6 +185,10 @@ class Sequential:
 
     # --- checking what the user hands us (scratchcnn/checks.py) --------------------------------------------
     def _prepare_x(self, x, what: str = "x", stacklevel: int = 4) -> np.ndarray:
+        if isinstance(x, ScaledImages):  # uint8 kept as it is, each batch made floats when used (datasets/scaled.py)
+            if not self.built:
+                self.build(x.shape[1:])
+            return checks.as_scaled_images(x, self.input_shape, self.dtype, what)
         x = checks.as_batch(x, what)
         if not self.built:
             self.build(x.shape[1:])  # checks the whole stack first: a mistake here changes nothing
@@ -211,7 +216,7 @@ class Sequential:
         """One step on one batch; returns [loss, accuracy] of that batch (before the update)."""
         self._check_compiled()
         x, y = self._prepare_xy(x, y)
-        loss, accuracy = self._train_step(x, y)
+        loss, accuracy = self._train_step(np.asarray(x), y)  # np.asarray: a ScaledImages batch as floats
         return [loss, accuracy] if self.metrics else [loss]
 
     def fit(self, x, y, batch_size: int = 32, epochs: int = 1, verbose: int = 1, shuffle: bool = True,
@@ -235,7 +240,9 @@ class Sequential:
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         epochs = checks.count(epochs, "epochs", minimum=0)
         callbacks = checks.callbacks(callbacks)
-        n_samples = len(checks.as_batch(x)) if validation_data is None else None  # before any building
+        n_samples = None  # the split is checked before any building, on the number of samples
+        if validation_data is None:
+            n_samples = len(x) if isinstance(x, ScaledImages) else len(checks.as_batch(x))
         validation_split = checks.validation_split(validation_split, n_samples)
         x, y = self._prepare_xy(x, y)
         if validation_split and validation_data is None:  # Keras: validation_data overrides the split
@@ -366,7 +373,7 @@ class Sequential:
 
     def __call__(self, x, training: bool = False) -> np.ndarray:
         """``model(x)``: one forward pass over the whole of x, as Keras's; ``training=True`` turns dropout on."""
-        x = self._prepare_x(x)
+        x = np.asarray(self._prepare_x(x))  # a ScaledImages set as floats: model(x) runs it whole
         with single_threaded_blas():
             return self.plan.forward(x, training=bool(training)).copy()
 

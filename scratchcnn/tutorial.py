@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from .datasets.scaled import ScaledImages
 from .layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from .model import Sequential
 
@@ -45,8 +46,11 @@ def prepare_images(x: np.ndarray, dtype="float32") -> np.ndarray:
     return images
 
 
-def load_dataset(name: str, data_dir=None, download: bool = True):
+def load_dataset(name: str, data_dir=None, download: bool = True, per_batch: bool = False):
     """('mnist' | 'fashion_mnist' | 'digits') -> ((x_train, y_train), (x_test, y_test)), images prepared as floats.
+
+    ``per_batch=True`` keeps the images as the files hold them (uint8) and scales each batch when the model
+    reads it (datasets/scaled.py): the same numbers, a quarter of the memory (``scratchcnn train`` does this).
 
     The digits train/test split is fixed (split seed 0), whatever seed the model trains with, so that
     ``scratchcnn evaluate`` scores a saved model on the same test images it was tested on."""
@@ -58,7 +62,8 @@ def load_dataset(name: str, data_dir=None, download: bool = True):
         (x_train, y_train), (x_test, y_test) = datasets.digits.load_data(seed=0)
     else:
         raise ValueError(f"unknown dataset {name!r}: use 'mnist', 'fashion_mnist' or 'digits'")
-    return (prepare_images(x_train), y_train), (prepare_images(x_test), y_test)
+    prepare = ScaledImages if per_batch else prepare_images
+    return (prepare(x_train), y_train), (prepare(x_test), y_test)
 
 
 def load_test_set(name: str, data_dir=None, download: bool = True):
@@ -114,4 +119,28 @@ def warm_up(model, x, y, say=print, after: float = COMPILE_NOTICE_SECONDS) -> fl
     seconds = time.perf_counter() - started
     if told.is_set():
         say(f" done in {seconds:.1f} s", flush=True)
+    del scratch
+    return_freed_memory()  # loading the kernels left about 20 MB freed but kept by the C library
     return seconds
+
+
+def return_freed_memory() -> None:
+    """Give the memory Python has freed back to the operating system, where the C library allows it.
+
+    glibc (Linux) keeps freed memory to reuse it, so a process's resident size stays at its highest point:
+    after numba loads its kernels, and after the training set is released, ``scratchcnn train`` would
+    carry 15 to 20 MB it no longer uses into the next phase. ``malloc_trim`` hands it back; elsewhere this
+    does nothing (docs/performance.md, Memory)."""
+    import ctypes
+    import ctypes.util
+    import gc
+
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+    except OSError:
+        trim = None
+    if trim is not None:  # glibc only: musl, macOS and Windows have no malloc_trim
+        trim(0)

@@ -152,9 +152,12 @@ def worker(system: str, network: str, data_file: str, seed: int, train_images: i
         x_train, y_train, x_test, y_test = (data[k] for k in ("x_train", "y_train", "x_test", "y_test"))
     batch, n_train = NETWORKS[network]
     n_train = min(n_train, train_images or n_train)
-    x_train = x_train[:n_train].reshape(-1, 28, 28, 1).astype("float32") / 255  # as the tutorial scales
+    # as the tutorial scales: astype, then divide in place (x / 255 would hold a second float copy a while)
+    x_train = x_train[:n_train].reshape(-1, 28, 28, 1).astype("float32")
+    x_train /= 255
     y_train = y_train[:n_train]
-    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
+    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32")
+    x_test /= 255
     train, predict, version = {"scratchcnn": scratchcnn_system, "pytorch": pytorch_system,
                                "keras": keras_system}[system](network, seed)
 

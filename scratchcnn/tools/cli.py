@@ -64,7 +64,7 @@ def _cli_words(error, dataset: str, dataset_note: str = "") -> Exception:
     return error
 
 
-def _load(what: str, dataset: str, data_dir: Path | None, offline: bool, note: str = ""):
+def _load(what: str, dataset: str, data_dir: Path | None, offline: bool, note: str = "", per_batch: bool = False):
     """tutorial.load_dataset ('all') or load_test_set ('test'), with loader errors in command-line words."""
     from .. import tutorial
     from ..datasets import DataNotFoundError, DownloadError
@@ -72,7 +72,7 @@ def _load(what: str, dataset: str, data_dir: Path | None, offline: bool, note: s
     try:
         if what == "test":
             return tutorial.load_test_set(dataset, data_dir, download=not offline)
-        return tutorial.load_dataset(dataset, data_dir, download=not offline)
+        return tutorial.load_dataset(dataset, data_dir, download=not offline, per_batch=per_batch)
     except (DataNotFoundError, DownloadError) as error:
         raise _cli_words(error, dataset, note) from None
 
@@ -91,7 +91,8 @@ def _cmd_train(args) -> int:
     dataset = args.dataset or "mnist"
     out = args.output if args.output is not None else Path("runs") / dataset
     run_folder.check_writable(out)  # before loading (or downloading) any data
-    (x_train, y_train), (x_test, y_test) = _load("all", dataset, args.data_dir, args.offline)
+    # the images stay uint8, each batch scaled when fit reads it (datasets/scaled.py): 47 MB, not 188
+    (x_train, y_train), (x_test, y_test) = _load("all", dataset, args.data_dir, args.offline, per_batch=True)
     model = tutorial.build_model(input_shape=x_train.shape[1:], seed=args.seed)
     model.fuse = args.fuse
     model.summary()
@@ -121,7 +122,7 @@ def _cmd_train(args) -> int:
         print(f"\nscratchcnn: interrupted {when} epoch {stop.epoch}; the weights of epoch {stop.epochs_completed} "
               f"are in {out / run_folder.WEIGHTS}", file=sys.stderr)
         return 130
-    del x_train, y_train  # 188 MB of MNIST: not needed for the scores and figures below (peak memory)
+    del x_train, y_train  # not needed for the scores and figures below (peak memory)
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     seconds = history.epoch_seconds
     print(f"Test loss: {test_loss:.4f} - test accuracy: {test_accuracy:.4f}")
@@ -137,7 +138,11 @@ def _cmd_train(args) -> int:
         print("scratchcnn: no epoch was completed, so nothing was saved", file=sys.stderr)
         return 1
     run.write_history(results)
-    from . import report  # matplotlib and scikit-learn load only now, after the training set is gone
+    trained, model = model, tutorial.build_model(input_shape=model.input_shape)  # the figures need only the
+    model.set_weights(trained.get_weights())  # weights: Adam's moments and the training buffers can go
+    del trained
+    tutorial.return_freed_memory()  # what training freed, handed back before matplotlib loads
+    from . import report  # matplotlib loads only now, after the training set is gone
 
     written = run.write_figures(lambda: report.write_report(model, x_test, y_test, out, results))
     run.finish("finished" if len(seconds) == args.epochs else "stopped")

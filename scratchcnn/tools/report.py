@@ -25,14 +25,40 @@ GRID_SIZE = 32       # images in predictions_grid.png (4 rows of 8)
 MISTAKES_SHOWN = 24  # images in mistakes.png (3 rows of 8)
 
 
-def classification_report(y_true, y_pred) -> str:
-    """scikit-learn's table of precision (of the images called d, how many are d), recall (of the d's,
-    how many were found) and F1 for each digit."""
-    from sklearn.metrics import classification_report as sklearn_report
+def confusion_matrix(y_true, y_pred, n_classes: int = 10) -> np.ndarray:
+    """(n_classes, n_classes) counts: row = the true digit, column = the digit predicted (scikit-learn's
+    layout). Written here, not imported: scikit-learn's metrics bring SciPy, 80 MB of memory for a count."""
+    pairs = np.asarray(y_true, dtype=np.int64) * n_classes + np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(pairs, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
-    labels = list(range(10))
-    return sklearn_report(y_true, y_pred, labels=labels, target_names=[str(d) for d in labels], digits=4,
-                          zero_division=0)
+
+def classification_report(y_true, y_pred, n_classes: int = 10, digits: int = 4) -> str:
+    """scikit-learn's table, to the character: precision (of the images called d, how many are d), recall
+    (of the d's, how many were found), F1 (their harmonic mean) and support (how many d's) for each digit,
+    then accuracy and the plain and support-weighted means. A score whose denominator is 0 is 0."""
+    matrix = confusion_matrix(y_true, y_pred, n_classes)
+    hits = np.diag(matrix).astype(np.float64)
+    support, called = matrix.sum(axis=1), matrix.sum(axis=0)     # true d's, images called d
+
+    def ratio(top, bottom):
+        return np.divide(top, bottom, out=np.zeros_like(top), where=bottom > 0)
+
+    precision, recall = ratio(hits, called), ratio(hits, support)
+    f1 = ratio(2 * hits, (support + called).astype(np.float64))  # 2pr / (p + r), without dividing by 0
+    width = len("weighted avg")
+    row = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"
+    lines = ["{:>{width}s} ".format("", width=width) + " {:>9}" * 4 + "\n\n"]
+    lines[0] = lines[0].format("precision", "recall", "f1-score", "support")
+    for d in range(n_classes):
+        lines.append(row.format(str(d), precision[d], recall[d], f1[d], support[d], width=width, digits=digits))
+    total = int(support.sum())
+    accuracy = hits.sum() / total if total else 0.0
+    lines.append("\n" + ("{:>{width}s} " + " {:>9}" * 2 + " {:>9.{digits}f} {:>9}\n").format(
+        "accuracy", "", "", accuracy, total, width=width, digits=digits))
+    weights = support / total if total else np.zeros(n_classes)
+    for name, mean in (("macro avg", np.mean), ("weighted avg", lambda v: float(np.sum(v * weights)))):
+        lines.append(row.format(name, mean(precision), mean(recall), mean(f1), total, width=width, digits=digits))
+    return "".join(lines)
 
 
 def write_report(model, x_test, y_test, out, results: dict | None = None, print_fn=print) -> list[Path]:
@@ -40,8 +66,6 @@ def write_report(model, x_test, y_test, out, results: dict | None = None, print_
 
     ``results`` is what ``train`` saves as history.json (the curves come from its "history"); without it
     there is no curves.png."""
-    from sklearn.metrics import confusion_matrix
-
     out = Path(out)
     probabilities = model.predict(x_test, batch_size=256)
     predicted = probabilities.argmax(axis=1)
@@ -58,7 +82,7 @@ def write_report(model, x_test, y_test, out, results: dict | None = None, print_
         written.append(plots.plot_curves(results["history"], out / "curves.png", results.get("validation"),
                                          results.get("test_accuracy")))
 
-    matrix = confusion_matrix(y_test, predicted, labels=list(range(10)))
+    matrix = confusion_matrix(y_test, predicted)
     written.append(plots.plot_confusion(matrix, out / "confusion.png"))
     report = classification_report(y_test, predicted)
     print_fn(f"Per-class scores on the test set ({len(y_test):,} images):\n{report}")
