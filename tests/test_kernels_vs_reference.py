@@ -82,6 +82,51 @@ def test_conv_kernels_match_reference(n, h, w, c, kernel_hw, f, stride, dtype):
     assert_close(kernels.conv2d_backward_bias(dy), reference.conv.conv2d_backward_bias(dy), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, kernel_hw, f, stride", CONV_CASES)
+def test_conv_with_relu_inside_and_one_pass_backward_match_reference(n, h, w, c, kernel_hw, f, stride, dtype):
+    """conv2d_forward(relu=True) is max(reference conv, 0); conv2d_backward gives the reference's three
+    gradients of dz = dy * (y > 0), and exactly the bits of the separate kernels given that dz."""
+    rng = np.random.default_rng(h * 100 + w * 10 + f + 1)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_hw, c, f)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    y = kernels.conv2d_forward(x, kernel, bias, stride, relu=True)
+    assert_close(y, np.maximum(reference.conv.conv2d_forward(x, kernel, bias, stride), 0), dtype)
+    assert y.size < 8 or ((y == 0).any() and (y > 0).any())  # both sides of the kink are exercised
+
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dz = dy * (y > 0)
+    for relu_output, wanted in ((y, dz), (None, dy)):
+        dw, db, dx = kernels.conv2d_backward(x, dy, kernel, stride, relu_output)
+        assert_close(dw, reference.conv.conv2d_backward_kernel(x, wanted, stride, kernel_hw), dtype)
+        assert_close(db, reference.conv.conv2d_backward_bias(wanted), dtype)
+        assert_close(dx, reference.conv.conv2d_backward_input(wanted, kernel, stride, (h, w)), dtype)
+        assert np.array_equal(dw, kernels.conv2d_backward_kernel(x, wanted, stride, kernel_hw))
+        assert np.array_equal(db, kernels.conv2d_backward_bias(wanted))
+        assert np.array_equal(dx, kernels.conv2d_backward_input(wanted, kernel, stride, (h, w)))
+    assert kernels.conv2d_backward(x, dy, kernel, stride, y, input_grad=False)[2] is None
+
+
+@pytest.mark.parametrize("padding, stride, channels", [("valid", 1, 32), ("same", 2, 3), ("valid", 1, 1)])
+def test_conv2d_relu_fast_path_gives_the_plain_paths_bits(padding, stride, channels):
+    """Conv2D(activation='relu') with relu inside the kernel (the default) and with
+    ``relu_in_kernel = False`` (z stored, relu's own forward and backward): the same outputs and gradients."""
+    from scratchcnn.layers import Conv2D
+
+    x = np.random.default_rng(0).standard_normal((5, 13, 13, channels)).astype(np.float32)
+    results = []
+    for fast in (True, False):
+        layer = Conv2D(16, (3, 3), strides=stride, padding=padding, activation="relu")
+        layer.build((13, 13, channels), np.float32, np.random.default_rng(1))
+        layer.relu_in_kernel = fast
+        y = layer.forward(x, training=True)
+        assert (layer.z is None) == fast
+        dx = layer.backward(np.random.default_rng(2).standard_normal(y.shape).astype(np.float32))
+        results.append([y, dx, *layer.grads, *layer.kinks(x)[0]])
+    assert all(np.array_equal(a, b) for a, b in zip(*results))
+
+
 # --- max pooling -------------------------------------------------------------------------------------------
 POOL_CASES = [
     # batch, height, width, channels, pool, stride

@@ -95,7 +95,7 @@ def _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_r
                         target[start + t] += dcols[r, p * row_length + t]
 
 
-def _matmul_forward(x, w, b, sh, sw, y):
+def _matmul_forward(x, w, b, sh, sw, y, relu=False):
     n_images, _, _, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
     _, out_h, out_w, _ = y.shape
@@ -112,6 +112,8 @@ def _matmul_forward(x, w, b, sh, sw, y):
         out = y_rows[first * pixels:last * pixels]
         np.matmul(cols, w_matrix, out=out)
         out += b
+        if relu:  # on the block just written, while it is still in cache
+            np.maximum(out, 0, out=out)
 
     for_each_block(block, len(blocks))
 
@@ -147,6 +149,42 @@ def _matmul_backward_kernel(x, dy, sh, sw, k_h, k_w):
         cols = np.empty(((last - first) * pixels, partial.shape[1]), dtype=x.dtype)
         _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
         np.matmul(cols.T, dy_rows[first * pixels:last * pixels], out=partial[k])
+
+    for_each_block(block, len(blocks))
+    dw = partial[0].copy()
+    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
+        dw += partial[k]
+    return dw.reshape(k_h, k_w, n_channels, n_filters)
+
+
+def _matmul_backward(x, dy, w, sh, sw, relu_output, dz, dx):
+    """Kernel gradient and (when dx is given) input gradient in one pass over the blocks. With relu_output,
+    each block of dz = dy * (y > 0) is written into dz and used by both products while it is in cache;
+    without, dz is dy itself. The same products, blocks and order as _matmul_backward_kernel and _matmul_backward_input."""
+    n_images, _, _, n_channels = x.shape
+    _, out_h, out_w, n_filters = dy.shape
+    k_h, k_w = w.shape[:2]
+    x_rows = x.reshape(n_images, x.shape[1], -1)
+    dy_rows, dz_rows = dy.reshape(-1, n_filters), dz.reshape(-1, n_filters)
+    y_rows = None if relu_output is None else relu_output.reshape(-1, n_filters)
+    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
+    dx_rows = None if dx is None else dx.reshape(n_images, dx.shape[1], -1)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+    partial = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
+
+    def block(k):
+        first, last = blocks[k]
+        rows = slice(first * pixels, last * pixels)
+        dz_block = dz_rows[rows]
+        if y_rows is not None:  # relu's gradient: dy where the output is positive (y > 0 exactly where z > 0)
+            np.multiply(dy_rows[rows], y_rows[rows] > 0, out=dz_block)
+        cols = np.empty(((last - first) * pixels, partial.shape[1]), dtype=x.dtype)
+        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+        np.matmul(cols.T, dz_block, out=partial[k])
+        if dx_rows is not None:
+            dcols = np.matmul(dz_block, w_matrix_t)             # (rows, KH*KW*C)
+            _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
 
     for_each_block(block, len(blocks))
     dw = partial[0].copy()
@@ -202,18 +240,46 @@ def _backward_bias(dy_rows, db):
 
 
 # --- the kernels the layers call -----------------------------------------------------------------------
-def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
-    """y = conv(x, w) + b for an already padded x (N, H, W, C); returns (N, OH, OW, F)."""
+def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int],
+                   relu: bool = False) -> np.ndarray:
+    """y = conv(x, w) + b for an already padded x (N, H, W, C); returns (N, OH, OW, F). ``relu=True``:
+    max(y, 0), applied to each block of outputs as soon as it is computed."""
     sh, sw = stride
     n_images, h, w_in, _ = x.shape
     k_h, k_w, _, n_filters = w.shape
     y = np.empty((n_images, (h - k_h) // sh + 1, (w_in - k_w) // sw + 1, n_filters), dtype=x.dtype)
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
     if uses_matmul(w.shape):
-        _matmul_forward(x, w, b, sh, sw, y)
+        _matmul_forward(x, w, b, sh, sw, y, relu)
     else:
         _forward(x, w, b, sh, sw, y)
+        if relu:
+            np.maximum(y, 0, out=y)
     return y
+
+
+def conv2d_backward(x: np.ndarray, dy: np.ndarray, w: np.ndarray, stride: tuple[int, int],
+                    relu_output: np.ndarray | None = None, input_grad: bool = True):
+    """(dL/dw, dL/db, dL/dx of the padded input or None) in one go, from the padded input x and dy = dL/dy.
+
+    ``relu_output`` = y = max(z, 0) when the forward applied relu (``conv2d_forward(..., relu=True)``): dy is
+    then passed back through it first, dz = dy * (y > 0). The same numbers, to the bit, as
+    ``conv2d_backward_kernel``, ``conv2d_backward_bias`` and ``conv2d_backward_input`` given that dz; on the
+    im2col path the blocks of dz are made and used while they are in cache."""
+    sh, sw = stride
+    kernel_hw = w.shape[:2]
+    x, dy, w = np.ascontiguousarray(x), np.ascontiguousarray(dy), np.ascontiguousarray(w)
+    if relu_output is not None:
+        relu_output = np.ascontiguousarray(relu_output)
+    if uses_matmul(w.shape):
+        dz = dy if relu_output is None else np.empty_like(dy)
+        dx = np.empty((x.shape[0], x.shape[1], x.shape[2], w.shape[2]), dtype=dy.dtype) if input_grad else None
+        dw = _matmul_backward(x, dy, w, sh, sw, relu_output, dz, dx)
+    else:
+        dz = dy if relu_output is None else dy * (relu_output > 0)
+        dw = conv2d_backward_kernel(x, dz, stride, kernel_hw)
+        dx = conv2d_backward_input(dz, w, stride, x.shape[1:3]) if input_grad else None
+    return dw, conv2d_backward_bias(dz), dx
 
 
 def conv2d_backward_input(dy: np.ndarray, w: np.ndarray, stride: tuple[int, int],

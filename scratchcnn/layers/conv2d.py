@@ -20,7 +20,7 @@ The loops live in ``scratchcnn/kernels/conv.py``; their loop-by-loop twin is ``r
 import numpy as np
 
 from .. import activations, initializers
-from ..kernels import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
+from ..kernels import conv2d_backward, conv2d_forward
 from .base import Layer, pair, same_padding
 
 
@@ -77,28 +77,45 @@ class Conv2D(Layer):
             return x
         return np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
 
+    # The fast path for activation='relu' (on by default; ``layer.relu_in_kernel = False`` runs the plain path):
+    # the kernel applies relu to each block of outputs as soon as it is computed, and on the way back passes
+    # dy through relu block by block inside the gradient pass, so z is never stored. The same bits either way.
+    relu_in_kernel = True
+
     def forward(self, x, training=False):
         self.x_padded = self._pad(x)                                                # (N, H+pads, W+pads, C)
+        if self.relu_in_kernel and self.activation.name == "relu":
+            self.z = None                      # y = max(z, 0) straight from the kernel; y > 0 exactly where z > 0
+            self.y = conv2d_forward(self.x_padded, self.kernel, self.bias, self.strides, relu=True)
+            return self.y
         self.z = conv2d_forward(self.x_padded, self.kernel, self.bias, self.strides)  # (N, OH, OW, F)
         self.y = self.activation.forward(self.z)
         return self.y
 
     def backward(self, dy):
+        if self.z is None:                     # the fast path: relu's gradient is taken inside the kernel
+            return self._gradients(dy, relu_output=self.y)
         return self.backward_logits(self.activation.backward(self.z, self.y, dy))       # dz (N, OH, OW, F)
 
     def backward_logits(self, dz):
-        self.grads[0][...] = conv2d_backward_kernel(self.x_padded, dz, self.strides, self.kernel_size)
+        return self._gradients(dz, relu_output=None)
+
+    def _gradients(self, dy, relu_output):
+        """Fill grads from dz (dz = dy * (relu_output > 0) when relu_output is given); return dL/dx."""
+        dw, db, dx_padded = conv2d_backward(self.x_padded, dy, self.kernel, self.strides, relu_output,
+                                            input_grad=self.needs_input_grad)
+        self.grads[0][...] = dw
         if self.use_bias:
-            self.grads[1][...] = conv2d_backward_bias(dz)
-        if not self.needs_input_grad:
+            self.grads[1][...] = db
+        if dx_padded is None:
             return None
-        dx_padded = conv2d_backward_input(dz, self.kernel, self.strides, self.x_padded.shape[1:3])
         (top, bottom), (left, right) = self.pads
         h, w = dx_padded.shape[1:3]
         return dx_padded[:, top:h - bottom, left:w - right, :]
 
     def kinks(self, x):
-        return self.activation.kinks(self.z)
+        z = self.z if self.z is not None else conv2d_forward(self._pad(x), self.kernel, self.bias, self.strides)
+        return self.activation.kinks(z)
 
     def get_config(self):
         return {"class": "Conv2D", "filters": self.filters, "kernel_size": list(self.kernel_size),
