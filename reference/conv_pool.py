@@ -1,4 +1,6 @@
-"""A conv feeding a max-pool, loop by loop: the twin of scratchcnn/kernels/conv_pool.py.
+"""A conv feeding a max-pool, loop by loop: the twin of scratchcnn/kernels/conv_pool.py, and of
+``conv2d_pool_forward`` / ``conv2d_pool_backward`` in scratchcnn/kernels/conv.py (any stride, any
+non-overlapping pool, with the input gradient).
 
 Forward, it is the conv, then relu if asked, then the 2x2 pool, one after the other. (With relu, a window
 whose values are all <= 0 pools to 0 and gets no gradient; where its argmax points then does not matter,
@@ -14,7 +16,7 @@ The fast kernel gets the same numbers without ever making dz.
 """
 import numpy as np
 
-from .conv import conv2d_backward_bias, conv2d_backward_kernel, conv2d_forward
+from .conv import conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
 from .pool import maxpool2d_forward
 
 
@@ -43,3 +45,30 @@ def conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw):
                     h, w = divmod(int(argmax[n, a, b, f]), out_w)
                     dz[n, h, w, f] += dy[n, a, b, f]
     return conv2d_backward_kernel(x, dz, (1, 1), kernel_hw), conv2d_backward_bias(dz)
+
+
+def conv2d_pool_forward(x, w, b, stride, relu, pool):
+    """(y, argmax), both (N, OH // PH, OW // PW, F): conv, relu if asked, then a max-pool whose windows do
+    not overlap (stride = pool)."""
+    z = conv2d_forward(x, w, b, stride)
+    if relu:
+        z = np.maximum(z, 0)
+    return maxpool2d_forward(z, pool, pool)
+
+
+def conv2d_pool_backward(x, dy, argmax, pooled, relu, w, stride):
+    """(dW, db, dx) from the conv's (padded) input x, dL/dpooled dy, the pool's argmax and output."""
+    n_images, height, width, _ = x.shape
+    k_h, k_w = w.shape[:2]
+    out_h, out_w = (height - k_h) // stride[0] + 1, (width - k_w) // stride[1] + 1
+    dz = np.zeros((n_images, out_h, out_w, dy.shape[3]), dtype=dy.dtype)
+    for n in range(n_images):
+        for a in range(dy.shape[1]):
+            for b in range(dy.shape[2]):
+                for f in range(dy.shape[3]):
+                    if relu and pooled[n, a, b, f] <= 0:
+                        continue
+                    h, w_ = divmod(int(argmax[n, a, b, f]), out_w)
+                    dz[n, h, w_, f] += dy[n, a, b, f]
+    return (conv2d_backward_kernel(x, dz, stride, (k_h, k_w)), conv2d_backward_bias(dz),
+            conv2d_backward_input(dz, w, stride, (height, width)))

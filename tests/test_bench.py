@@ -39,5 +39,5 @@ def test_bench_knows_keras_convnet_and_walks_its_plan():
     rng = np.random.default_rng(0)
     x, y = rng.random((8, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 8)
     names = [name for name, ms in bench.step_times(model, x, y, repeats=1)]
-    assert "conv2d_1 backward" in names                         # the second conv makes its input gradient
+    assert "conv2d_1 + max_pooling2d_1 (fused) backward" in names  # the second pair, block by block
     assert names[0] == "conv2d + max_pooling2d (fused) forward"

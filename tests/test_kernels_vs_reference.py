@@ -127,6 +127,44 @@ def test_conv2d_relu_fast_path_gives_the_plain_paths_bits(padding, stride, chann
     assert all(np.array_equal(a, b) for a, b in zip(*results))
 
 
+CONV2D_POOL_CASES = [
+    # batch, height, width, channels, kernel, filters, conv stride, pool (= its stride)
+    (3, 13, 13, 32, (3, 3), 16, (1, 1), (2, 2)),   # the two-conv network's second pair, smaller
+    (2, 12, 11, 4, (3, 3), 5, (2, 1), (2, 2)),     # a strided conv, odd map: the last row/column dropped
+    (130, 7, 7, 8, (3, 3), 3, (1, 1), (2, 2)),     # batch 130: many blocks, the last one partial
+    (2, 10, 10, 3, (3, 3), 4, (1, 1), (3, 3)),     # 3x3 windows
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("n, h, w, c, kernel_hw, f, stride, pool", CONV2D_POOL_CASES)
+def test_conv2d_pool_kernels_match_reference(n, h, w, c, kernel_hw, f, stride, pool, relu, dtype):
+    """The im2col conv pooled block by block (BlockConvPoolStep) is the unfused conv, relu, pool; its
+    backward the three gradients of the pool's scattered dy, and the unfused kernels' dw and dx bits."""
+    rng = np.random.default_rng(n + h + c + f)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    kernel = rng.standard_normal((*kernel_hw, c, f)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    assert kernels.conv.uses_matmul(kernel.shape)
+    y, argmax = kernels.conv2d_pool_forward(x, kernel, bias, stride, relu, pool)
+    y_ref, argmax_ref = reference.conv_pool.conv2d_pool_forward(x, kernel, bias, stride, relu, pool)
+    assert_close(y, y_ref, dtype)
+    np.testing.assert_array_equal(argmax, argmax_ref)   # the same winners, relu's tied zeros included
+    assert kernels.conv2d_pool_forward(x, kernel, bias, stride, relu, pool, keep_argmax=False)[1] is None
+
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    dw, db, dx = kernels.conv2d_pool_backward(x, dy, argmax, y, relu, kernel, stride)
+    for got, wanted in zip((dw, db, dx), reference.conv_pool.conv2d_pool_backward(x, dy, argmax_ref, y_ref, relu,
+                                                                                  kernel, stride)):
+        assert_close(got, wanted, dtype)
+    unfused_y = kernels.conv2d_forward(x, kernel, bias, stride, relu=relu)
+    dz = kernels.maxpool2d_backward(dy, argmax, unfused_y.shape, pool, pool)
+    unfused = kernels.conv2d_backward(x, dz, kernel, stride, unfused_y if relu else None)
+    assert np.array_equal(dw, unfused[0]) and np.array_equal(dx, unfused[2])
+    assert kernels.conv2d_pool_backward(x, dy, argmax, y, relu, kernel, stride, input_grad=False)[2] is None
+
+
 # --- max pooling -------------------------------------------------------------------------------------------
 POOL_CASES = [
     # batch, height, width, channels, pool, stride

@@ -830,3 +830,44 @@ def test_batchnorm_as_first_layer_fills_its_grads_and_skips_dx():
     layer.forward(x, training=True)
     assert layer.backward(np.ones((2, 3))) is None
     np.testing.assert_array_equal(layer.grads[1], [2, 2, 2])                      # dbeta = sum dy
+
+
+def keras_convnet(dtype="float32", input_shape=(12, 12, 1), seed=0):
+    """Keras's MNIST convnet, smaller: its second pair takes the block-by-block conv + pool step."""
+    m = Sequential([Conv2D(4, (3, 3), activation="relu", input_shape=input_shape), MaxPooling2D((2, 2)),
+                    Conv2D(6, (3, 3), activation="relu"), MaxPooling2D((2, 2)), Flatten(), Dropout(0.5),
+                    Dense(10, activation="softmax")], seed=seed, dtype=dtype)
+    m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return m
+
+
+def test_the_convnets_second_pair_runs_block_by_block_and_trains_as_unfused():
+    fused, unfused = keras_convnet(), keras_convnet()
+    unfused.fuse = False
+    kinds = [type(step).__name__ for step in fused.plan.steps]
+    assert kinds[:2] == ["ConvPoolStep", "BlockConvPoolStep"]
+    assert fused.plan.steps[1].layers == fused.layers[2:4]
+    lines = []
+    fused.summary(print_fn=lines.append)
+    assert any("conv2d_1 + max_pooling2d_1: Conv2D + MaxPooling2D block by block" in line for line in lines)
+    x = np.random.default_rng(4).random((40, 12, 12, 1), dtype=np.float32)  # 40: several blocks
+    for m in (fused, unfused):
+        for _ in range(3):
+            m.train_on_batch(x, np.arange(40) % 10)
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(fused.predict(x), unfused.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_the_whole_convnet_gradient_through_the_block_by_block_step():
+    from scratchcnn.gradcheck import check_model
+    model = keras_convnet("float64", input_shape=(10, 10, 1))
+    model.layers[5].rate = 0.0  # the check nudges one weight at a time: no dropout mask to keep fixed
+    for conv in (model.layers[0], model.layers[2]):  # every conv output positive: no window of relu's tied
+        conv.bias[...] = 3.0                         # zeros, whose max-pool has no derivative
+    assert type(model.plan.steps[1]).__name__ == "BlockConvPoolStep"
+    x = np.random.default_rng(5).random((3, 10, 10, 1))
+    results = check_model(model, x, np.arange(3), seed=0, label="small Keras convnet")
+    assert len(results) == len(model.params)
+    for r in results:
+        assert r.max_rel_error <= 1e-6, f"{r.tensor}: {r.max_rel_error:.1e}"

@@ -10,7 +10,8 @@ load the machine code from numba's cache.
 """
 from . import threads  # first: it sets how numba's threads wait (before any parallel kernel runs)
 from .adam import adam_update
-from .conv import conv2d_backward, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward
+from .conv import (conv2d_backward, conv2d_backward_bias, conv2d_backward_input, conv2d_backward_kernel, conv2d_forward,
+                   conv2d_pool_backward, conv2d_pool_forward)
 from .conv_pool import conv_pool_backward, conv_pool_forward
 from .batchnorm import batchnorm_apply, batchnorm_backward_input, batchnorm_backward_sums, batchnorm_stats
 from .pool import avgpool2d_backward, avgpool2d_forward, maxpool2d_backward, maxpool2d_forward
@@ -24,6 +25,8 @@ __all__ = [
     "conv2d_backward_input",
     "conv2d_backward_kernel",
     "conv2d_backward_bias",
+    "conv2d_pool_forward",
+    "conv2d_pool_backward",
     "conv_pool_forward",
     "conv_pool_backward",
     "maxpool2d_forward",

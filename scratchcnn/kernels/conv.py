@@ -312,3 +312,124 @@ def conv2d_backward_bias(dy: np.ndarray) -> np.ndarray:
     db = np.empty(dy.shape[-1], dtype=dy.dtype)
     _backward_bias(np.ascontiguousarray(dy).reshape(-1, dy.shape[-1]), db)
     return db
+
+
+# --- the im2col conv with a max-pool after it, block by block ------------------------------------------
+# A Conv2D on the im2col road followed by a MaxPooling2D whose windows do not overlap (pool == strides,
+# 'valid'): each block of images is pooled as soon as its conv outputs are computed, while they are in
+# cache, and on the way back each block's dz is rebuilt from the pool's winners. The conv map is never
+# stored whole, in either direction. The twin is reference/conv_pool.py (the unfused layers in a row).
+
+@njit(nogil=True, cache=True)
+def _pool_block(z, first, ph, pw, y, keep_argmax, argmax):
+    # z (images, OH, OW, F): one block's conv outputs (relu already applied); y, argmax (N, PH, PW, F), this
+    # block's images from `first`. As the pool kernel: ties go to the first maximum in row-major order.
+    n_images, _, out_w, n_filters = z.shape
+    pooled_h, pooled_w = y.shape[1], y.shape[2]
+    for m in range(n_images):
+        n = first + m
+        for a in range(pooled_h):
+            for b in range(pooled_w):
+                for f in range(n_filters):
+                    best = z[m, a * ph, b * pw, f]
+                    at = (a * ph) * out_w + b * pw
+                    for p in range(ph):
+                        for q in range(pw):
+                            h, w = a * ph + p, b * pw + q
+                            value = z[m, h, w, f]
+                            larger = value > best
+                            best = value if larger else best
+                            at = h * out_w + w if larger else at
+                    y[n, a, b, f] = best
+                    if keep_argmax:
+                        argmax[n, a, b, f] = at
+
+
+@njit(nogil=True, cache=True)
+def _unpool_block(dy, pooled, argmax, first, last, relu, pixels, zero, dz, db):
+    # dz (images*OH*OW, F) := 0, then each pooled gradient at its window's winner (0 where relu(max z) is
+    # flat, pooled <= 0); db (F,) := this block's sum of them
+    dz[:] = zero
+    db[:] = zero
+    pooled_h, pooled_w, n_filters = dy.shape[1], dy.shape[2], dy.shape[3]
+    for n in range(first, last):
+        base = (n - first) * pixels
+        for a in range(pooled_h):
+            for b in range(pooled_w):
+                for f in range(n_filters):
+                    g = dy[n, a, b, f]
+                    if relu and pooled[n, a, b, f] <= zero:
+                        g = zero
+                    dz[base + argmax[n, a, b, f], f] = g
+                    db[f] += g
+
+
+def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int], relu: bool,
+                        pool: tuple[int, int], keep_argmax: bool = True):
+    """pool(relu?(conv(x, w) + b)) for an already padded x (N, H, W, C) and non-overlapping windows ``pool``.
+
+    Returns (y, argmax), both (N, OH // PH, OW // PW, F); argmax is int32, h * OW + w of each window's
+    winner in the conv map, as MaxPooling2D keeps it (None when keep_argmax is False: inference)."""
+    sh, sw = stride
+    ph, pw = pool
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    n_images, height, width, n_channels = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    out_h, out_w = (height - k_h) // sh + 1, (width - k_w) // sw + 1
+    y = np.empty((n_images, out_h // ph, out_w // pw, n_filters), dtype=x.dtype)
+    argmax = np.empty(y.shape if keep_argmax else (0, 0, 0, 0), dtype=np.int32)
+    x_rows = x.reshape(n_images, height, -1)
+    w_matrix = w.reshape(-1, n_filters)                         # (KH*KW*C, F)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+
+    def block(k):
+        first, last = blocks[k]
+        cols = np.empty(((last - first) * pixels, w_matrix.shape[0]), dtype=x.dtype)
+        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+        z = np.matmul(cols, w_matrix)                           # (rows, F): this block's conv outputs
+        z += b
+        if relu:
+            np.maximum(z, 0, out=z)
+        _pool_block(z.reshape(last - first, out_h, out_w, n_filters), first, ph, pw, y, keep_argmax, argmax)
+
+    for_each_block(block, len(blocks))
+    return y, argmax if keep_argmax else None
+
+
+def conv2d_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pooled: np.ndarray, relu: bool,
+                         w: np.ndarray, stride: tuple[int, int], input_grad: bool = True):
+    """(dL/dw, dL/db, dL/dx of the padded input or None) of ``conv2d_pool_forward``, from dy = dL/dpooled
+    (N, PH, PW, F), the pool's argmax and (for relu) its output. The blocks and products of the unfused
+    conv (``conv2d_backward``): the same dw and dx; db is summed block by block."""
+    sh, sw = stride
+    x, dy, w = np.ascontiguousarray(x), np.ascontiguousarray(dy), np.ascontiguousarray(w)
+    n_images, height, width, n_channels = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    out_h, out_w = (height - k_h) // sh + 1, (width - k_w) // sw + 1
+    x_rows = x.reshape(n_images, height, -1)
+    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
+    dx = np.empty((n_images, height, width, n_channels), dtype=dy.dtype) if input_grad else None
+    dx_rows = None if dx is None else dx.reshape(n_images, height, -1)
+    blocks = _image_blocks(n_images, out_h, out_w)
+    pixels = out_h * out_w
+    partial_w = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
+    partial_b = np.empty((len(blocks), n_filters), dtype=dy.dtype)
+    zero = dy.dtype.type(0)
+
+    def block(k):
+        first, last = blocks[k]
+        dz = np.empty(((last - first) * pixels, n_filters), dtype=dy.dtype)
+        _unpool_block(dy, pooled, argmax, first, last, relu, pixels, zero, dz, partial_b[k])
+        cols = np.empty(((last - first) * pixels, partial_w.shape[1]), dtype=x.dtype)
+        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+        np.matmul(cols.T, dz, out=partial_w[k])
+        if dx_rows is not None:
+            _col2im(np.matmul(dz, w_matrix_t), first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+
+    for_each_block(block, len(blocks))
+    dw, db = partial_w[0].copy(), partial_b[0].copy()
+    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
+        dw += partial_w[k]
+        db += partial_b[k]
+    return dw.reshape(k_h, k_w, n_channels, n_filters), db, dx

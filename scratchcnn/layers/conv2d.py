@@ -107,8 +107,10 @@ class Conv2D(Layer):
         self.grads[0][...] = dw
         if self.use_bias:
             self.grads[1][...] = db
-        if dx_padded is None:
-            return None
+        return None if dx_padded is None else self._crop(dx_padded)
+
+    def _crop(self, dx_padded):
+        """dL/d(padded input) -> dL/dx: the gradient that fell on the padding is dropped."""
         (top, bottom), (left, right) = self.pads
         h, w = dx_padded.shape[1:3]
         return dx_padded[:, top:h - bottom, left:w - right, :]
