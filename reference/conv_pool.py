@@ -34,7 +34,15 @@ def conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw):
     argmax[n, a, b, f] is the flat position h * OW + w of window (a, b)'s winner in the conv map.
     """
     n_images, height, width, _ = x.shape
-    out_h, out_w = height - kernel_hw[0] + 1, width - kernel_hw[1] + 1   # stride-1 conv map
+    out_hw = height - kernel_hw[0] + 1, width - kernel_hw[1] + 1   # stride-1 conv map
+    dz = _to_winners(dy, argmax, pooled, relu, n_images, out_hw)
+    return conv2d_backward_kernel(x, dz, (1, 1), kernel_hw), conv2d_backward_bias(dz)
+
+
+def _to_winners(dy, argmax, pooled, relu, n_images, out_hw):
+    """dz (N, OH, OW, F): each pooled gradient at its window's winner, 0 elsewhere (and 0 where relu made
+    the pooled value flat)."""
+    out_h, out_w = out_hw
     dz = np.zeros((n_images, out_h, out_w, dy.shape[3]), dtype=dy.dtype)
     for n in range(n_images):
         for a in range(dy.shape[1]):
@@ -44,7 +52,7 @@ def conv_pool_backward(x, dy, argmax, pooled, relu, kernel_hw):
                         continue
                     h, w = divmod(int(argmax[n, a, b, f]), out_w)
                     dz[n, h, w, f] += dy[n, a, b, f]
-    return conv2d_backward_kernel(x, dz, (1, 1), kernel_hw), conv2d_backward_bias(dz)
+    return dz
 
 
 def conv2d_pool_forward(x, w, b, stride, relu, pool):
@@ -60,15 +68,7 @@ def conv2d_pool_backward(x, dy, argmax, pooled, relu, w, stride):
     """(dW, db, dx) from the conv's (padded) input x, dL/dpooled dy, the pool's argmax and output."""
     n_images, height, width, _ = x.shape
     k_h, k_w = w.shape[:2]
-    out_h, out_w = (height - k_h) // stride[0] + 1, (width - k_w) // stride[1] + 1
-    dz = np.zeros((n_images, out_h, out_w, dy.shape[3]), dtype=dy.dtype)
-    for n in range(n_images):
-        for a in range(dy.shape[1]):
-            for b in range(dy.shape[2]):
-                for f in range(dy.shape[3]):
-                    if relu and pooled[n, a, b, f] <= 0:
-                        continue
-                    h, w_ = divmod(int(argmax[n, a, b, f]), out_w)
-                    dz[n, h, w_, f] += dy[n, a, b, f]
+    out_hw = (height - k_h) // stride[0] + 1, (width - k_w) // stride[1] + 1
+    dz = _to_winners(dy, argmax, pooled, relu, n_images, out_hw)
     return (conv2d_backward_kernel(x, dz, stride, (k_h, k_w)), conv2d_backward_bias(dz),
             conv2d_backward_input(dz, w, stride, (height, width)))

@@ -16,18 +16,22 @@
 
 - ``digits.load_data()``: 1797 8x8 digits bundled with scikit-learn; offline and instant.
 - ``idx.read_idx`` / ``idx.write_idx``: the file format MNIST is stored in.
+- ``ScaledImages(x)``: uint8 images that fit, evaluate and predict read as floats in [0, 1], a batch at
+  a time (scaled.py): a quarter of the memory of scaling the whole set up front.
 
 All errors are ``DatasetError`` subclasses whose messages say what is wrong and how to fix
 it. See docs/data.md.
 """
 from . import digits, fashion_mnist, idx, loader, mnist
 from .errors import ChecksumError, DataNotFoundError, DatasetError, DownloadError, IDXFormatError
+from .scaled import ScaledImages
 
 __all__ = [
     "digits",
     "fashion_mnist",
     "idx",
     "mnist",
+    "ScaledImages",
     "DatasetError",
     "IDXFormatError",
     "ChecksumError",

@@ -95,25 +95,30 @@ def _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_r
                         target[start + t] += dcols[r, p * row_length + t]
 
 
-def _matmul_forward(x, w, b, sh, sw, y, relu=False):
-    n_images, _, _, n_channels = x.shape
+def _conv_block(x, w, b, sh, sw, relu, out_hw, first, last, out):
+    """The conv outputs of images first..last-1 into ``out`` (rows (n, i, j), F columns): their patches
+    copied into cols, one matrix product, the bias, and relu if asked on the block just written, while
+    it is still in cache."""
+    n_images, height, _, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
-    _, out_h, out_w, _ = y.shape
-    x_rows = x.reshape(n_images, x.shape[1], -1)
-    w_matrix = w.reshape(-1, n_filters)                         # (KH*KW*C, F)
+    out_h, out_w = out_hw
+    cols = np.empty(((last - first) * out_h * out_w, k_h * k_w * n_channels), dtype=x.dtype)
+    _im2col(x.reshape(n_images, height, -1), first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+    np.matmul(cols, w.reshape(-1, n_filters), out=out)          # (rows, KH*KW*C) @ (KH*KW*C, F)
+    out += b
+    if relu:
+        np.maximum(out, 0, out=out)
+
+
+def _matmul_forward(x, w, b, sh, sw, y, relu=False):
+    n_images, out_h, out_w, n_filters = y.shape
     y_rows = y.reshape(-1, n_filters)                           # (N*OH*OW, F)
     blocks = _image_blocks(n_images, out_h, out_w)
     pixels = out_h * out_w
 
     def block(k):
         first, last = blocks[k]
-        cols = np.empty(((last - first) * pixels, w_matrix.shape[0]), dtype=x.dtype)
-        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
-        out = y_rows[first * pixels:last * pixels]
-        np.matmul(cols, w_matrix, out=out)
-        out += b
-        if relu:  # on the block just written, while it is still in cache
-            np.maximum(out, 0, out=out)
+        _conv_block(x, w, b, sh, sw, relu, (out_h, out_w), first, last, y_rows[first * pixels:last * pixels])
 
     for_each_block(block, len(blocks))
 
@@ -373,25 +378,18 @@ def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tup
     sh, sw = stride
     ph, pw = pool
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-    n_images, height, width, n_channels = x.shape
+    n_images, height, width, _ = x.shape
     k_h, k_w, _, n_filters = w.shape
     out_h, out_w = (height - k_h) // sh + 1, (width - k_w) // sw + 1
     y = np.empty((n_images, out_h // ph, out_w // pw, n_filters), dtype=x.dtype)
     argmax = np.empty(y.shape if keep_argmax else (0, 0, 0, 0), dtype=np.int32)
-    x_rows = x.reshape(n_images, height, -1)
-    w_matrix = w.reshape(-1, n_filters)                         # (KH*KW*C, F)
     blocks = _image_blocks(n_images, out_h, out_w)
-    pixels = out_h * out_w
 
     def block(k):
         first, last = blocks[k]
-        cols = np.empty(((last - first) * pixels, w_matrix.shape[0]), dtype=x.dtype)
-        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
-        z = np.matmul(cols, w_matrix)                           # (rows, F): this block's conv outputs
-        z += b
-        if relu:
-            np.maximum(z, 0, out=z)
-        _pool_block(z.reshape(last - first, out_h, out_w, n_filters), first, ph, pw, y, keep_argmax, argmax)
+        z = np.empty((last - first, out_h, out_w, n_filters), dtype=x.dtype)  # this block's conv outputs
+        _conv_block(x, w, b, sh, sw, relu, (out_h, out_w), first, last, z.reshape(-1, n_filters))
+        _pool_block(z, first, ph, pw, y, keep_argmax, argmax)
 
     for_each_block(block, len(blocks))
     return y, argmax if keep_argmax else None
