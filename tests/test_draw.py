@@ -275,3 +275,27 @@ def test_real_window_under_xvfb_with_a_screenshot(weights, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_draw_takes_a_run_folder_as_predict_does(weights, tmp_path, capsys):
+    """``draw --run DIR`` shows the weights the run's run.json vouches for; a folder that is not a run is
+    refused in one line, naming it."""
+    from scratchcnn.tools import run_folder
+
+    run = run_folder.NewRun(tmp_path / "run", dataset="mnist", data_dir=None, seed=0, epochs_asked=1,
+                            batch_size=32, validation=None, command="scratchcnn train")
+    model = draw.load_model(weights)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    checkpoint = run.checkpoint()
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_begin(0)
+    checkpoint.on_epoch_end(0, {"loss": 0.1})  # the weights go into the run folder as train puts them
+    run.finish()
+    image, out = DATA / "hand_3.png", tmp_path / "view.png"
+    assert main(["draw", "--run", str(tmp_path / "run"), "--image", str(image), "--save", str(out)]) == 0
+    from_run = capsys.readouterr().out
+    assert main(["draw", "--weights", str(weights), "--image", str(image), "--save", str(out)]) == 0
+    assert from_run.splitlines()[:11] == capsys.readouterr().out.splitlines()[:11]
+    assert main(["draw", "--run", str(tmp_path / "nothing-here"), "--save", str(out)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "nothing-here" in error[0]

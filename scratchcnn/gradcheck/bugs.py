@@ -34,7 +34,7 @@ from ..layers import Conv2D, Dense, Dropout, MaxPooling2D
 from ..optimizers import Adam
 from .checker import GradCheckResult, KinkError, check_loss, check_model
 from .optimizer_formulas import check_adam
-from .suite import SuiteCheck, _layer_check, _spelled, tutorial_model
+from .suite import SuiteCheck, layer_check, spelled, tutorial_model
 from .two_passes import check_layer_two_passes, check_network_two_passes
 
 
@@ -265,7 +265,7 @@ def _check_network(bug: Bug, batch: int = 2, max_coords: int = 30) -> list[GradC
 
 def checks(bug: Bug) -> list[SuiteCheck]:
     """The gradient checks that see ``bug``, each a row (or a few) of the table."""
-    rows = [_layer_check(bug.layers[cls], args, kwargs, shape, inputs, training)
+    rows = [layer_check(bug.layers[cls], args, kwargs, shape, inputs, training)
             for cls, args, kwargs, shape, inputs, training in bug.layer_cases]
     if bug.two_passes:
         for cls, args, kwargs, shape, _, training in bug.layer_cases:
@@ -274,7 +274,7 @@ def checks(bug: Bug) -> list[SuiteCheck]:
             def run(buggy=buggy, args=args, kwargs=kwargs, shape=shape, training=training):
                 return check_layer_two_passes(buggy(*args, **kwargs), shape[1:], batch=shape[0],
                                               training=training,
-                                              label=f"{_spelled(buggy, args, kwargs)} on {shape}, two passes")
+                                              label=f"{spelled(buggy, args, kwargs)} on {shape}, two passes")
             rows.append(SuiteCheck(f"{buggy.__name__} two passes", run))
     if bug.loss is not None:
         rows += _loss_checks(bug)

@@ -21,14 +21,14 @@ class SuiteCheck(NamedTuple):
     run: Callable[[], list[GradCheckResult]]
 
 
-def _spelled(cls, args, kwargs) -> str:
+def spelled(cls, args, kwargs) -> str:
     """The constructor call as text: Conv2D(4, 3, strides=2)."""
     return f"{cls.__name__}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in kwargs.items())])})"
 
 
-def _layer_check(cls, args, kwargs, shape, inputs="normal", training=False, seed=0) -> SuiteCheck:
+def layer_check(cls, args, kwargs, shape, inputs="normal", training=False, seed=0) -> SuiteCheck:
     """A check of a fresh cls(*args, **kwargs) on a batch of ``shape``, with random non-zero biases."""
-    name = f"{_spelled(cls, args, kwargs)} on {shape}" + (" training" if training else "")
+    name = f"{spelled(cls, args, kwargs)} on {shape}" + (" training" if training else "")
 
     def run():
         rng = np.random.default_rng(seed)
@@ -137,7 +137,7 @@ def suite_checks() -> list[SuiteCheck]:
         (Conv2D, (4, 3), {"use_bias": False}, (2, 6, 6, 2), L, False),  # before a BatchNormalization
         (Dense, (5,), {"use_bias": False, "activation": "sigmoid"}, (2, 7), L, False),
     ]
-    checks = [_layer_check(cls, args, kwargs, shape, inputs, training)
+    checks = [layer_check(cls, args, kwargs, shape, inputs, training)
               for cls, args, kwargs, shape, inputs, training in layer_cases]
     checks += _loss_checks()
     checks.append(SuiteCheck("tutorial network end to end", _check_tutorial_network))

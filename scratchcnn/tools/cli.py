@@ -293,13 +293,20 @@ def _cmd_gradcheck_bug(args) -> int:
     return 1 if failing else 0
 
 
+DEFAULT_WEIGHTS = Path("runs/mnist/model.weights.npz")  # what draw shows when told nothing
+
+
 def _cmd_draw(args) -> int:
     from . import draw
 
-    if not args.weights.is_file():
-        raise FileNotFoundError(f"no weights file at {args.weights}: train first (scratchcnn train) or give "
-                                "--weights")
-    model = draw.load_model(args.weights)
+    if args.weights is None and args.run_dir is not None:  # a run folder: the weights its run.json vouches for
+        weights = _open_run(args, None).path("model.weights.npz")
+    else:
+        weights = args.weights if args.weights is not None else DEFAULT_WEIGHTS
+        if not weights.is_file():
+            raise FileNotFoundError(f"no weights file at {weights}: train first (scratchcnn train) or give "
+                                    "--run DIR or --weights FILE")
+    model = draw.load_model(weights)
     if args.save is not None:
         view = draw.render(model, args.image, args.save, gradient_class=args.gradient_class)
         print(f"Predicted digit: {view.answer}")
@@ -414,9 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     draw = commands.add_parser("draw", help="draw a digit and watch the network think, layer by layer "
                                "(a window; --save for a file)")
-    draw.add_argument("--weights", type=Path, default=Path("runs/mnist/model.weights.npz"),
+    draw.add_argument("--run", dest="run_dir", type=Path, default=None, metavar="DIR",
+                      help="a run folder of scratchcnn train: its weights, as its run.json records them")
+    draw.add_argument("--weights", type=Path, default=None, metavar="FILE",
                       help="weights of any Sequential of scratchcnn layers trained on 28x28 images "
-                           "(default: runs/mnist/model.weights.npz, the last train run)")
+                           f"(default: {DEFAULT_WEIGHTS}, the last train run)")
     draw.add_argument("--image", type=Path, default=None, help="start with this picture on the canvas")
     draw.add_argument("--save", type=Path, default=None, metavar="OUT.png",
                       help="open no window: render the view of --image (or a blank sheet) into OUT.png")
