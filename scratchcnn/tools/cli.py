@@ -140,6 +140,7 @@ def _cmd_train(args) -> int:
     run.write_history(results)
     trained, model = model, tutorial.build_model(input_shape=model.input_shape)  # the figures need only the
     model.set_weights(trained.get_weights())  # weights: Adam's moments and the training buffers can go
+    model.fuse = trained.fuse
     del trained
     tutorial.return_freed_memory()  # what training freed, handed back before matplotlib loads
     from . import report  # matplotlib loads only now, after the training set is gone
