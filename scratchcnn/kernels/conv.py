@@ -123,19 +123,43 @@ def _matmul_forward(x, w, b, sh, sw, y, relu=False):
     for_each_block(block, len(blocks))
 
 
+def _kernel_grad_block(x, dz_block, kernel_hw, sh, sw, out_hw, first, last, out):
+    """This block's part of dW into ``out`` (KH*KW*C, F): the patches of images first..last-1, copied
+    into cols, times their outputs' gradients, cols.T @ dz."""
+    n_images, height, _, n_channels = x.shape
+    (k_h, k_w), (out_h, out_w) = kernel_hw, out_hw
+    cols = np.empty((dz_block.shape[0], k_h * k_w * n_channels), dtype=x.dtype)
+    _im2col(x.reshape(n_images, height, -1), first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
+    np.matmul(cols.T, dz_block, out=out)
+
+
+def _input_grad_block(dz_block, w, sh, sw, out_hw, first, last, dx):
+    """dx of images first..last-1: dcols = dz @ W.T, each row added back onto its patch (col2im)."""
+    k_h, k_w, n_channels, n_filters = w.shape
+    out_h, out_w = out_hw
+    dcols = np.matmul(dz_block, w.reshape(-1, n_filters).T)    # (rows, KH*KW*C)
+    dx_rows = dx.reshape(dx.shape[0], dx.shape[1], -1)
+    _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+
+
+def _in_block_order(partial, shape):
+    """The sum of the blocks' (or chunks') partial results, added in their order, as ``shape``: the blocks
+    follow from the shapes alone, so the bits are the same whatever the thread count."""
+    total = partial[0].copy()
+    for k in range(1, len(partial)):
+        total += partial[k]
+    return total.reshape(shape)
+
+
 def _matmul_backward_input(dy, w, sh, sw, dx):
     n_images, out_h, out_w, n_filters = dy.shape
-    k_h, k_w, n_channels, _ = w.shape
-    dx_rows = dx.reshape(n_images, dx.shape[1], -1)
-    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
     dy_rows = dy.reshape(-1, n_filters)
     blocks = _image_blocks(n_images, out_h, out_w)
     pixels = out_h * out_w
 
     def block(k):
         first, last = blocks[k]
-        dcols = np.matmul(dy_rows[first * pixels:last * pixels], w_matrix_t)  # (rows, KH*KW*C)
-        _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+        _input_grad_block(dy_rows[first * pixels:last * pixels], w, sh, sw, (out_h, out_w), first, last, dx)
 
     for_each_block(block, len(blocks))
 
@@ -143,7 +167,6 @@ def _matmul_backward_input(dy, w, sh, sw, dx):
 def _matmul_backward_kernel(x, dy, sh, sw, k_h, k_w):
     n_images, _, _, n_channels = x.shape
     _, out_h, out_w, n_filters = dy.shape
-    x_rows = x.reshape(n_images, x.shape[1], -1)
     dy_rows = dy.reshape(-1, n_filters)
     blocks = _image_blocks(n_images, out_h, out_w)
     pixels = out_h * out_w
@@ -151,32 +174,25 @@ def _matmul_backward_kernel(x, dy, sh, sw, k_h, k_w):
 
     def block(k):
         first, last = blocks[k]
-        cols = np.empty(((last - first) * pixels, partial.shape[1]), dtype=x.dtype)
-        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
-        np.matmul(cols.T, dy_rows[first * pixels:last * pixels], out=partial[k])
+        _kernel_grad_block(x, dy_rows[first * pixels:last * pixels], (k_h, k_w), sh, sw, (out_h, out_w),
+                           first, last, partial[k])
 
     for_each_block(block, len(blocks))
-    dw = partial[0].copy()
-    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
-        dw += partial[k]
-    return dw.reshape(k_h, k_w, n_channels, n_filters)
+    return _in_block_order(partial, (k_h, k_w, n_channels, n_filters))
 
 
 def _matmul_backward(x, dy, w, sh, sw, relu_output, dz, dx):
     """Kernel gradient and (when dx is given) input gradient in one pass over the blocks. With relu_output,
     each block of dz = dy * (y > 0) is written into dz and used by both products while it is in cache;
-    without, dz is dy itself. The same products, blocks and order as _matmul_backward_kernel and _matmul_backward_input."""
+    without, dz is dy itself. The same products, blocks and order as _matmul_backward_kernel and
+    _matmul_backward_input."""
     n_images, _, _, n_channels = x.shape
     _, out_h, out_w, n_filters = dy.shape
-    k_h, k_w = w.shape[:2]
-    x_rows = x.reshape(n_images, x.shape[1], -1)
     dy_rows, dz_rows = dy.reshape(-1, n_filters), dz.reshape(-1, n_filters)
     y_rows = None if relu_output is None else relu_output.reshape(-1, n_filters)
-    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
-    dx_rows = None if dx is None else dx.reshape(n_images, dx.shape[1], -1)
     blocks = _image_blocks(n_images, out_h, out_w)
     pixels = out_h * out_w
-    partial = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
+    partial = np.empty((len(blocks), w.shape[0] * w.shape[1] * n_channels, n_filters), dtype=dy.dtype)
 
     def block(k):
         first, last = blocks[k]
@@ -184,18 +200,12 @@ def _matmul_backward(x, dy, w, sh, sw, relu_output, dz, dx):
         dz_block = dz_rows[rows]
         if y_rows is not None:  # relu's gradient: dy where the output is positive (y > 0 exactly where z > 0)
             np.multiply(dy_rows[rows], y_rows[rows] > 0, out=dz_block)
-        cols = np.empty(((last - first) * pixels, partial.shape[1]), dtype=x.dtype)
-        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
-        np.matmul(cols.T, dz_block, out=partial[k])
-        if dx_rows is not None:
-            dcols = np.matmul(dz_block, w_matrix_t)             # (rows, KH*KW*C)
-            _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+        _kernel_grad_block(x, dz_block, w.shape[:2], sh, sw, (out_h, out_w), first, last, partial[k])
+        if dx is not None:
+            _input_grad_block(dz_block, w, sh, sw, (out_h, out_w), first, last, dx)
 
     for_each_block(block, len(blocks))
-    dw = partial[0].copy()
-    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
-        dw += partial[k]
-    return dw.reshape(k_h, k_w, n_channels, n_filters)
+    return _in_block_order(partial, w.shape)
 
 
 # --- direct path ---------------------------------------------------------------------------------------
@@ -306,10 +316,7 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, stride: tuple[int, int
     n_chunks = max(1, min(_KERNEL_GRAD_CHUNKS, x.shape[0]))
     partial = np.empty((n_chunks, kernel_hw[0], kernel_hw[1], x.shape[3], dy.shape[3]), dtype=dy.dtype)
     _backward_kernel(x, dy, sh, sw, partial)
-    dw = partial[0].copy()
-    for chunk in range(1, n_chunks):  # fixed order: same bits whatever the thread count
-        dw += partial[chunk]
-    return dw
+    return _in_block_order(partial, partial.shape[1:])  # chunk order: the same bits on any thread count
 
 
 def conv2d_backward_bias(dy: np.ndarray) -> np.ndarray:
@@ -405,10 +412,7 @@ def conv2d_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pool
     n_images, height, width, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
     out_h, out_w = (height - k_h) // sh + 1, (width - k_w) // sw + 1
-    x_rows = x.reshape(n_images, height, -1)
-    w_matrix_t = w.reshape(-1, n_filters).T                     # (F, KH*KW*C)
     dx = np.empty((n_images, height, width, n_channels), dtype=dy.dtype) if input_grad else None
-    dx_rows = None if dx is None else dx.reshape(n_images, height, -1)
     blocks = _image_blocks(n_images, out_h, out_w)
     pixels = out_h * out_w
     partial_w = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
@@ -419,15 +423,9 @@ def conv2d_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pool
         first, last = blocks[k]
         dz = np.empty(((last - first) * pixels, n_filters), dtype=dy.dtype)
         _unpool_block(dy, pooled, argmax, first, last, relu, pixels, zero, dz, partial_b[k])
-        cols = np.empty(((last - first) * pixels, partial_w.shape[1]), dtype=x.dtype)
-        _im2col(x_rows, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
-        np.matmul(cols.T, dz, out=partial_w[k])
-        if dx_rows is not None:
-            _col2im(np.matmul(dz, w_matrix_t), first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_rows)
+        _kernel_grad_block(x, dz, (k_h, k_w), sh, sw, (out_h, out_w), first, last, partial_w[k])
+        if dx is not None:
+            _input_grad_block(dz, w, sh, sw, (out_h, out_w), first, last, dx)
 
     for_each_block(block, len(blocks))
-    dw, db = partial_w[0].copy(), partial_b[0].copy()
-    for k in range(1, len(blocks)):  # block order: the same bits whatever the thread count
-        dw += partial_w[k]
-        db += partial_b[k]
-    return dw.reshape(k_h, k_w, n_channels, n_filters), db, dx
+    return _in_block_order(partial_w, w.shape), _in_block_order(partial_b, (n_filters,)), dx
