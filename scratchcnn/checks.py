@@ -30,20 +30,26 @@ def as_batch(x, what: str = "x") -> np.ndarray:
     return x
 
 
+def check_shape(shape: tuple[int, ...], input_shape: tuple[int, ...], what: str = "x") -> None:
+    """``shape`` must be (batch, *input_shape); else a message naming the reshape that fixes it."""
+    name = what.split()[-1]
+    if shape[1:] != input_shape:
+        expected = ", ".join(map(str, input_shape))
+        hint = ""
+        if shape == input_shape:
+            hint = f"; for one sample pass a batch of one: {name}[None]"
+        elif shape[1:] == input_shape[:-1] and input_shape[-1] == 1:
+            hint = f"; add the channel axis: {name}.reshape(-1, {expected})"
+        elif int(np.prod(shape[1:])) == int(np.prod(input_shape)):
+            hint = f"; reshape it: {name}.reshape(-1, {expected})"
+        raise ValueError(f"{what} has shape {shape}, but the model expects (batch, {expected}){hint}")
+
+
 def as_model_input(x: np.ndarray, input_shape: tuple[int, ...], dtype, what: str = "x",
                    stacklevel: int = 3) -> np.ndarray:
     """x of shape (batch, *input_shape), converted to the model's dtype, every value finite."""
     name = what.split()[-1]
-    if x.shape[1:] != input_shape:
-        expected = ", ".join(map(str, input_shape))
-        hint = ""
-        if x.shape == input_shape:
-            hint = f"; for one sample pass a batch of one: {name}[None]"
-        elif x.shape[1:] == input_shape[:-1] and input_shape[-1] == 1:
-            hint = f"; add the channel axis: {name}.reshape(-1, {expected})"
-        elif int(np.prod(x.shape[1:])) == int(np.prod(input_shape)):
-            hint = f"; reshape it: {name}.reshape(-1, {expected})"
-        raise ValueError(f"{what} has shape {x.shape}, but the model expects (batch, {expected}){hint}")
+    check_shape(x.shape, input_shape, what)
     if x.dtype.kind != "f" and x.max() > 1:
         warnings.warn(f"{what} has integer dtype {x.dtype} with values up to {x.max()}; converting to "
                       f"{dtype}. Scale pixels to [0, 1] first (x = x.astype('float32') / 255), "
@@ -64,7 +70,7 @@ def as_model_input(x: np.ndarray, input_shape: tuple[int, ...], dtype, what: str
 def as_scaled_images(x, input_shape: tuple[int, ...], dtype, what: str = "x"):
     """A ScaledImages set the model can take: its shape, its float dtype (its values are finite by
     construction, integers divided by a number)."""
-    as_model_input(np.empty((0, *x.shape[1:]), dtype), input_shape, dtype, what)  # the shape's messages
+    check_shape(x.shape, input_shape, what)
     if len(x) == 0:
         raise ValueError(f"{what} is empty (0 samples): there is nothing to work on")
     if x.dtype != dtype:
