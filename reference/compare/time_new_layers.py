@@ -16,7 +16,6 @@ BLAS on one thread, as fit runs it. Not a test: numbers depend on the machine an
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -24,6 +23,7 @@ from threadpoolctl import threadpool_limits
 import scratchcnn
 from scratchcnn import layers
 from scratchcnn.models import Sequential
+from scratchcnn.tools import bench
 
 
 def lenet5():
@@ -78,13 +78,8 @@ def flops(layer, input_shape, first: bool) -> tuple[float, float]:
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    fn()  # once untimed: numba's cache, fresh pages
+    return bench.median_ms(fn, repeats)
 
 
 def profile(model, batch: int, repeats: int) -> list[tuple[str, float, float, float]]:

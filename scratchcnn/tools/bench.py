@@ -38,7 +38,8 @@ print(time.perf_counter() - t0)
 """
 
 
-def _median_ms(fn, repeats: int) -> float:
+def median_ms(fn, repeats: int) -> float:
+    """The median of ``repeats`` timings of ``fn()``, in milliseconds."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -55,18 +56,18 @@ def step_times(model, x, y, repeats: int = 50) -> list[tuple[str, float]]:
     for step in plan.steps:
         inputs.append(h)
         call = lambda step=step, h=h: step.forward(h, True)  # noqa: E731
-        rows.append((f"{_step_name(step)} forward", _median_ms(call, repeats)))
+        rows.append((f"{_step_name(step)} forward", median_ms(call, repeats)))
         h = call()
-    rows.append(("loss + its gradient", _median_ms(lambda: plan.loss(h, y), repeats)))
+    rows.append(("loss + its gradient", median_ms(lambda: plan.loss(h, y), repeats)))
     grad = plan.loss(h, y)[1]
     for step, h_in in reversed(list(zip(plan.steps, inputs))):
         step.forward(h_in, True)      # the timing runs above left later inputs in the layers: restore them
         call = lambda step=step, grad=grad: step.backward(grad)  # noqa: E731
-        rows.append((f"{_step_name(step)} backward", _median_ms(call, repeats)))
+        rows.append((f"{_step_name(step)} backward", median_ms(call, repeats)))
         grad = call()
         if grad is None:              # the first layer makes no input gradient
             break
-    rows.append(("optimizer update", _median_ms(lambda: model.optimizer.step(model.params, model.grads), repeats)))
+    rows.append(("optimizer update", median_ms(lambda: model.optimizer.step(model.params, model.grads), repeats)))
     return rows
 
 
@@ -87,7 +88,7 @@ def training_images_per_second(model, x, y, batch: int = 32, steps: int = 200) -
 def inference_images_per_second(model, x, batch: int = 1000, repeats: int = 5) -> float:
     for _ in range(3):  # the first big batches also pay for fresh memory pages (about 1/3 slower)
         model.predict(x[:batch], batch_size=batch)
-    return batch / (_median_ms(lambda: model.predict(x[:batch], batch_size=batch), repeats) / 1e3)
+    return batch / (median_ms(lambda: model.predict(x[:batch], batch_size=batch), repeats) / 1e3)
 
 
 def warm_start_seconds(numba_cache_dir: str | None = None) -> float:
