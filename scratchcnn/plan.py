@@ -86,7 +86,8 @@ class ConvPoolStep:
         """Fill conv.grads from dy = dL/d(pool output) (N, PH, PW, F); the conv needs no input gradient."""
         conv, pool = self.layers
         relu = conv.activation.name == "relu"  # no gradient where relu(max z) is flat, i.e. the max is <= 0
-        dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size)
+        dw, db = conv_pool_backward(conv.x_padded, dy, pool.argmax, pool.y, relu, conv.kernel_size,
+                                    pool.pool_size)
         conv.grads[0][...] = dw
         if conv.use_bias:                      # Conv2D(use_bias=False) has no bias gradient to fill
             conv.grads[1][...] = db

@@ -223,7 +223,15 @@ CONV_POOL_CASES = [
     (11, 10, 9, 3, (2, 3), 5),                # more images than the 8 chunks; non-square kernel
     (2, 12, 13, 2, (5, 4), 3),                # wider kernel: one pass of three taps plus single taps
     (1, 4, 4, 1, (3, 3), 2),                  # one window
+    # 3x3 filters over one channel take the window kernels; the others above, the phase planes
+    (11, 9, 8, 1, (3, 3), 9),                 # odd 7x6 map, 9 filters (padded to 16), more images than chunks
+    (3, 12, 10, 1, (3, 3), 16),               # filters a multiple of the padding
 ]
+
+
+def test_conv_pool_cases_cover_both_kernels():
+    window = {kernels.conv_pool._is_3x3_over_one_channel((*case[4], case[3])) for case in CONV_POOL_CASES}
+    assert window == {True, False}
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -14,21 +14,32 @@ The tutorial's pair (a stride-1 conv, then 2x2 pooling), channels-last, x alread
 Unfused, the conv writes the whole map (2.4 MB for 32 images), the pool reads it back, and on the way back
 the pool spreads dy over that map (three quarters zeros) for the conv to sum over all of it.
 
-How it is fast: both directions work on one image and one filter at a time, on maps laid out so that the
-innermost loops are long runs of contiguous floats, which the compiler turns into SIMD:
-- forward: the image's columns are split into even and odd ones ("phase planes", rows ``row`` apart). The
-  even and odd output columns of one filter are then each a sum of shifted phase planes, one long
-  ``z += w * plane[offset:]`` per tap (all nine taps of a 3x3 filter in one pass; other sizes three taps
-  a pass). Pooling is two elementwise maxima: even against odd columns, then each row against the next;
-  the window corners are read off at the end.
-- backward: dz of one filter is put in a map whose rows are W apart (the input's width), so tap (p, q)
-  of every output reads the input plane at one fixed shift p*W + q: dW[p, q, c, f] is one dot product.
+How it is fast: two kernels, chosen by the filters' shape.
+- 3x3 filters over one channel (the first conv of a grayscale network: the tutorial's, Keras's MNIST
+  convnet's): a pooling window at a time, whole. Its four conv outputs read the 4x4 pixels under it, 16
+  numbers held in registers, and the innermost loop runs over the filters, contiguous in W, y, dy and
+  argmax, so the compiler puts 8 filters in each AVX register. Forward, each filter's four outputs are
+  36 multiply-adds and three comparisons in those lanes; backward, each filter's gradient goes to the
+  window's winner and from there to the 9 taps' gradients, 36 multiply-adds again.
+- any other filters: one image and one filter at a time, on maps laid out so that the innermost loops
+  are long runs of contiguous floats:
+  - forward: the image's columns are split into even and odd ones ("phase planes", rows ``row`` apart).
+    The even and odd output columns of one filter are then each a sum of shifted phase planes, one long
+    ``z += w * plane[offset:]`` per tap (all nine taps of a 3x3 filter in one pass; other sizes three
+    taps a pass). Pooling is two elementwise maxima: even against odd columns, then each row against the
+    next; the window corners are read off at the end.
+  - backward: dz of one filter is put in a map whose rows are W apart (the input's width), so tap (p, q)
+    of every output reads the input plane at one fixed shift p*W + q: dW[p, q, c, f] is one dot product.
 
-The backward works for any pool whose windows do not overlap; the forward for 2x2 windows (the phase split
-is by two). The loop-by-loop twin is ``reference/conv_pool.py``: the unfused layers, one after the other.
+Both give the same numbers up to float rounding (the sums run in another order) and the same winners,
+ties included. The phase-plane backward works for any pool whose windows do not overlap; the forwards
+and the 3x3 backward for 2x2 windows. The loop-by-loop twin is ``reference/conv_pool.py``: the unfused
+layers, one after the other.
 """
 import numpy as np
 from numba import njit, prange
+
+from .conv import _in_block_order
 
 # As in conv.py: the sums over the batch run in fixed chunks, each into its own buffer, and the buffers are
 # added in chunk order, so the bits never depend on the thread count.
@@ -252,6 +263,139 @@ def _backward(x, dy, argmax, pooled, relu, conv_hw, zero, partial_w, partial_b):
                 _add_filter_grad(dz, planes, width, zero, acc_w[f])
 
 
+# --- 3x3 filters over one channel: a window at a time, the filters in SIMD lanes ---------------------------
+# Each direction is one function, the loops over windows included: split into a helper called per window,
+# the compiled code checked at every call that its arrays do not overlap, and ran 2-3x slower.
+# The filter loops run over the filters padded with zeros to a multiple of _LANES (8 float32 fill an AVX
+# register, and 8 is a multiple of every x86 vector width), so they have no slow scalar tail; what the
+# padded filters compute is dropped.
+_LANES = 8
+
+
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def _forward_3x3(image, taps, bias, floor, y, keep_argmax, argmax):
+    # image (N, H, W): the one channel; taps (9, Fp): W[p, q, 0, f] in row 3p + q; bias (Fp,); both padded
+    # with zero filters to Fp. floor: 0 for relu, -inf for none (y = the window's max, or floor if larger).
+    # y, argmax (N, PH, PW, F).
+    n_images, height, width = image.shape
+    _, pooled_h, pooled_w, n_filters = y.shape
+    padded = taps.shape[1]
+    out_w = width - 2
+    for n in prange(n_images):
+        best_row = np.empty(padded, y.dtype)   # one window's maximum and winner, for every filter
+        at_row = np.empty(padded, np.int32)
+        for a in range(pooled_h):
+            for j in range(pooled_w):
+                h, w = 2 * a, 2 * j   # the window's conv outputs (h..h+1, w..w+1) read image[h:h+4, w:w+4]
+                x00, x01, x02, x03 = image[n, h, w], image[n, h, w + 1], image[n, h, w + 2], image[n, h, w + 3]
+                x10, x11, x12, x13 = (image[n, h + 1, w], image[n, h + 1, w + 1], image[n, h + 1, w + 2],
+                                      image[n, h + 1, w + 3])
+                x20, x21, x22, x23 = (image[n, h + 2, w], image[n, h + 2, w + 1], image[n, h + 2, w + 2],
+                                      image[n, h + 2, w + 3])
+                x30, x31, x32, x33 = (image[n, h + 3, w], image[n, h + 3, w + 1], image[n, h + 3, w + 2],
+                                      image[n, h + 3, w + 3])
+                top_left = np.int32(h * out_w + w)      # the four outputs' flat positions in the conv map
+                top_right, bottom_left = top_left + np.int32(1), top_left + np.int32(out_w)
+                bottom_right = bottom_left + np.int32(1)
+                for f in range(padded):
+                    w00, w01, w02 = taps[0, f], taps[1, f], taps[2, f]
+                    w10, w11, w12 = taps[3, f], taps[4, f], taps[5, f]
+                    w20, w21, w22 = taps[6, f], taps[7, f], taps[8, f]
+                    z_tl = bias[f]                   # output (h, w)
+                    z_tl += x00 * w00; z_tl += x01 * w01; z_tl += x02 * w02
+                    z_tl += x10 * w10; z_tl += x11 * w11; z_tl += x12 * w12
+                    z_tl += x20 * w20; z_tl += x21 * w21; z_tl += x22 * w22
+                    z_tr = bias[f]                   # output (h, w + 1): the patch one column right
+                    z_tr += x01 * w00; z_tr += x02 * w01; z_tr += x03 * w02
+                    z_tr += x11 * w10; z_tr += x12 * w11; z_tr += x13 * w12
+                    z_tr += x21 * w20; z_tr += x22 * w21; z_tr += x23 * w22
+                    z_bl = bias[f]                   # output (h + 1, w): one row down
+                    z_bl += x10 * w00; z_bl += x11 * w01; z_bl += x12 * w02
+                    z_bl += x20 * w10; z_bl += x21 * w11; z_bl += x22 * w12
+                    z_bl += x30 * w20; z_bl += x31 * w21; z_bl += x32 * w22
+                    z_br = bias[f]                   # output (h + 1, w + 1)
+                    z_br += x11 * w00; z_br += x12 * w01; z_br += x13 * w02
+                    z_br += x21 * w10; z_br += x22 * w11; z_br += x23 * w12
+                    z_br += x31 * w20; z_br += x32 * w21; z_br += x33 * w22
+                    best, at = z_tl, top_left        # ties: the first in row-major order stays
+                    if z_tr > best:
+                        best, at = z_tr, top_right
+                    if z_bl > best:
+                        best, at = z_bl, bottom_left
+                    if z_br > best:
+                        best, at = z_br, bottom_right
+                    best_row[f] = floor if best < floor else best
+                    at_row[f] = at
+                for f in range(n_filters):
+                    y[n, a, j, f] = best_row[f]
+                if keep_argmax:
+                    for f in range(n_filters):
+                        argmax[n, a, j, f] = at_row[f]
+
+
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def _backward_3x3(image, dy, argmax, pooled, relu, partial_w, partial_b):
+    # image (N, H, W); dy, argmax, pooled (N, PH, PW, F); partial_w (chunks, 9, Fp) and partial_b
+    # (chunks, Fp): one buffer per chunk of images, filters padded to Fp as in the forward
+    n_images, height, width = image.shape
+    _, pooled_h, pooled_w, n_filters = dy.shape
+    n_chunks, _, padded = partial_w.shape
+    out_w = width - 2
+    zero = dy.dtype.type(0)
+    for chunk in prange(n_chunks):
+        acc_w = np.zeros((9, padded), dy.dtype)
+        acc_b = np.zeros(padded, dy.dtype)
+        g = np.zeros(padded, dy.dtype)        # one window's gradient and winner, for every filter
+        at = np.full(padded, -1, np.int32)    # (the padded filters: no gradient, no winner)
+        for n in range(chunk * n_images // n_chunks, (chunk + 1) * n_images // n_chunks):
+            for a in range(pooled_h):
+                for j in range(pooled_w):
+                    for f in range(n_filters):
+                        flat = relu and pooled[n, a, j, f] <= zero   # relu(max z) is flat there: no gradient
+                        g[f] = zero if flat else dy[n, a, j, f]
+                        at[f] = argmax[n, a, j, f]
+                    h, w = 2 * a, 2 * j
+                    x00, x01, x02, x03 = (image[n, h, w], image[n, h, w + 1], image[n, h, w + 2],
+                                          image[n, h, w + 3])
+                    x10, x11, x12, x13 = (image[n, h + 1, w], image[n, h + 1, w + 1], image[n, h + 1, w + 2],
+                                          image[n, h + 1, w + 3])
+                    x20, x21, x22, x23 = (image[n, h + 2, w], image[n, h + 2, w + 1], image[n, h + 2, w + 2],
+                                          image[n, h + 2, w + 3])
+                    x30, x31, x32, x33 = (image[n, h + 3, w], image[n, h + 3, w + 1], image[n, h + 3, w + 2],
+                                          image[n, h + 3, w + 3])
+                    top_left = np.int32(h * out_w + w)
+                    top_right, bottom_left = top_left + np.int32(1), top_left + np.int32(out_w)
+                    bottom_right = bottom_left + np.int32(1)
+                    for f in range(padded):
+                        gf, winner = g[f], at[f]     # dz is gf at the winner, 0 at the window's other outputs
+                        g_tl = gf if winner == top_left else zero
+                        g_tr = gf if winner == top_right else zero
+                        g_bl = gf if winner == bottom_left else zero
+                        g_br = gf if winner == bottom_right else zero
+                        acc_b[f] += gf
+                        # tap (p, q) saw image[h + p + r, w + q + s] at output (h + r, w + s)
+                        acc_w[0, f] += (x00 * g_tl + x01 * g_tr) + (x10 * g_bl + x11 * g_br)
+                        acc_w[1, f] += (x01 * g_tl + x02 * g_tr) + (x11 * g_bl + x12 * g_br)
+                        acc_w[2, f] += (x02 * g_tl + x03 * g_tr) + (x12 * g_bl + x13 * g_br)
+                        acc_w[3, f] += (x10 * g_tl + x11 * g_tr) + (x20 * g_bl + x21 * g_br)
+                        acc_w[4, f] += (x11 * g_tl + x12 * g_tr) + (x21 * g_bl + x22 * g_br)
+                        acc_w[5, f] += (x12 * g_tl + x13 * g_tr) + (x22 * g_bl + x23 * g_br)
+                        acc_w[6, f] += (x20 * g_tl + x21 * g_tr) + (x30 * g_bl + x31 * g_br)
+                        acc_w[7, f] += (x21 * g_tl + x22 * g_tr) + (x31 * g_bl + x32 * g_br)
+                        acc_w[8, f] += (x22 * g_tl + x23 * g_tr) + (x32 * g_bl + x33 * g_br)
+        partial_w[chunk] = acc_w
+        partial_b[chunk] = acc_b
+
+
+def _is_3x3_over_one_channel(kernel_shape) -> bool:
+    """True for (3, 3, 1, F) filters: the window kernels run; else the phase-plane ones."""
+    return tuple(kernel_shape[:3]) == (3, 3, 1)
+
+
+def _padded_filters(n_filters: int) -> int:
+    return -(-n_filters // _LANES) * _LANES
+
+
 def conv_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bool,
                       keep_argmax: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """Stride-1 conv of the (padded) x (N, H, W, C), then 2x2 max-pool, then relu if asked.
@@ -260,32 +404,48 @@ def conv_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, relu: bool,
     h * OW + w of each window's max in the conv map, as MaxPooling2D keeps it, or None when keep_argmax
     is False (inference: nothing will go backward, and not writing it saves memory and time).
     """
+    x = np.ascontiguousarray(x)
     n_images, height, width, _ = x.shape
     k_h, k_w, _, n_filters = w.shape
     shape = (n_images, (height - k_h + 1) // 2, (width - k_w + 1) // 2, n_filters)
     y = np.empty(shape, dtype=x.dtype)
     argmax = np.empty(shape if keep_argmax else (0, 0, 0, 0), dtype=np.int32)
-    _forward(np.ascontiguousarray(x), w, b, relu, x.dtype.type(0), y, keep_argmax, argmax)
+    if _is_3x3_over_one_channel(w.shape):
+        padded = _padded_filters(n_filters)
+        taps = np.zeros((9, padded), dtype=x.dtype)
+        taps[:, :n_filters] = w.reshape(9, n_filters)
+        bias = np.zeros(padded, dtype=x.dtype)
+        bias[:n_filters] = b
+        floor = x.dtype.type(0 if relu else -np.inf)   # relu(max z) = max(max z, 0)
+        _forward_3x3(x.reshape(n_images, height, width), taps, bias, floor, y, keep_argmax, argmax)
+    else:
+        _forward(x, w, b, relu, x.dtype.type(0), y, keep_argmax, argmax)
     return y, argmax if keep_argmax else None
 
 
 def conv_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pooled: np.ndarray, relu: bool,
-                       kernel_hw: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+                       kernel_hw: tuple[int, int], pool: tuple[int, int] = (2, 2)) -> tuple[np.ndarray, np.ndarray]:
     """(dL/dW (KH, KW, C, F), dL/db (F,)) of a stride-1 conv whose map went through a non-overlapping pool.
 
     x: the conv's (padded) input (N, H, W, C); dy: dL/dpooled (N, PH, PW, F); argmax: the pool's winners,
-    flat h * OW + w in the conv map; pooled: the pool's output, needed only when relu is True.
+    flat h * OW + w in the conv map; pooled: the pool's output, needed only when relu is True; pool: the
+    pool's windows (any size for the phase-plane kernel; the 3x3 one takes 2x2 windows).
     """
     n_images, height, width, n_channels = x.shape
     k_h, k_w = kernel_hw
     n_filters = dy.shape[3]
     n_chunks = max(1, min(_CHUNKS, n_images))
+    if _is_3x3_over_one_channel((k_h, k_w, n_channels)) and tuple(pool) == (2, 2):
+        padded = _padded_filters(n_filters)
+        partial_w = np.empty((n_chunks, 9, padded), dtype=dy.dtype)
+        partial_b = np.empty((n_chunks, padded), dtype=dy.dtype)
+        _backward_3x3(np.ascontiguousarray(x).reshape(n_images, height, width), np.ascontiguousarray(dy),
+                      argmax, pooled, relu, partial_w, partial_b)
+        dw, db = _in_block_order(partial_w, partial_w.shape[1:]), _in_block_order(partial_b, (padded,))
+        return np.ascontiguousarray(dw[:, :n_filters]).reshape(3, 3, 1, n_filters), db[:n_filters].copy()
     partial_w = np.empty((n_chunks, n_filters, k_h, k_w, n_channels), dtype=dy.dtype)  # filter first
     partial_b = np.empty((n_chunks, n_filters), dtype=dy.dtype)
     _backward(np.ascontiguousarray(x), np.ascontiguousarray(dy), argmax, pooled, relu,
               (height - k_h + 1, width - k_w + 1), dy.dtype.type(0), partial_w, partial_b)
-    dw, db = partial_w[0].copy(), partial_b[0].copy()
-    for chunk in range(1, n_chunks):  # fixed order: same bits whatever the thread count
-        dw += partial_w[chunk]
-        db += partial_b[chunk]
+    dw, db = _in_block_order(partial_w, partial_w.shape[1:]), _in_block_order(partial_b, (n_filters,))
     return np.ascontiguousarray(dw.transpose(1, 2, 3, 0)), db  # (KH, KW, C, F), Keras layout
