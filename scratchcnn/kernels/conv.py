@@ -97,15 +97,16 @@ def _col2im(dcols, first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, dx_r
 
 def _conv_block(x, w, b, sh, sw, relu, out_hw, first, last, out):
     """The conv outputs of images first..last-1 into ``out`` (rows (n, i, j), F columns): their patches
-    copied into cols, one matrix product, the bias, and relu if asked on the block just written, while
-    it is still in cache."""
+    copied into cols, one matrix product, the bias (unless b is None: the caller adds it), and relu if
+    asked on the block just written, while it is still in cache."""
     n_images, height, _, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
     out_h, out_w = out_hw
     cols = np.empty(((last - first) * out_h * out_w, k_h * k_w * n_channels), dtype=x.dtype)
     _im2col(x.reshape(n_images, height, -1), first, last, sh, sw, k_h, k_w, n_channels, out_h, out_w, cols)
     np.matmul(cols, w.reshape(-1, n_filters), out=out)          # (rows, KH*KW*C) @ (KH*KW*C, F)
-    out += b
+    if b is not None:
+        out += b
     if relu:
         np.maximum(out, 0, out=out)
 
@@ -326,54 +327,106 @@ def conv2d_backward_bias(dy: np.ndarray) -> np.ndarray:
     return db
 
 
-# --- the im2col conv with a max-pool after it, block by block ------------------------------------------
+# --- the im2col conv with a max-pool after it ------------------------------------------------------------
 # A Conv2D on the im2col road followed by a MaxPooling2D whose windows do not overlap (pool == strides,
-# 'valid'): each block of images is pooled as soon as its conv outputs are computed, while they are in
-# cache, and on the way back each block's dz is rebuilt from the pool's winners. The conv map is never
-# stored whole, in either direction. The twin is reference/conv_pool.py (the unfused layers in a row).
+# 'valid'), as one step (plan.py's BlockConvPoolStep). The conv map is never stored whole, in either
+# direction. The twin is reference/conv_pool.py (the unfused layers in a row).
+#
+# Forward, block by block: each block's conv outputs are pooled as soon as BLAS has written them, while
+# they are in cache, the bias added and relu taken on the way (relu(max z) = max(relu z): relu after the
+# max, on a quarter of the numbers).
+#
+# Backward, from the pool's winners: the pool passes each gradient to one conv output, the winner of its
+# window, so dz is zero everywhere else, three quarters of it or more (and all of a window whose relu(max z)
+# is flat). The dense products would multiply those zeros too. Here each (window, filter) with a gradient g
+# and a winner at output (i, j) adds its two terms of the sums directly:
+#
+#     dW[:, :, :, f]                  += g * x[n, i*SH : i*SH+KH, j*SW : j*SW+KW, :]   (the winner's patch)
+#     dx[n, i*SH : i*SH+KH, j*SW : j*SW+KW, :] += g * W[:, :, :, f]
+#
+# one row of the patch at a time (KW*C contiguous numbers), with W stored filter first so that its part
+# for filter f is contiguous too. About four times less arithmetic than the products, and nothing made for
+# the zeros; the sums run in another order, so the bits differ from the unfused conv's in the last places.
 
 @njit(nogil=True, cache=True)
-def _pool_block(z, first, ph, pw, y, keep_argmax, argmax):
-    # z (images, OH, OW, F): one block's conv outputs (relu already applied); y, argmax (N, PH, PW, F), this
-    # block's images from `first`. As the pool kernel: ties go to the first maximum in row-major order.
+def _bias_relu_pool_block(z, b, floor, first, ph, pw, y, keep_argmax, argmax, best, at):
+    # z (images, OH, OW, F): one block's conv outputs without the bias; y, argmax (N, PH, PW, F), this
+    # block's images from `first`; best, at (F,): scratch. y = max over the window of z + b, or floor if
+    # larger (0 for relu, -inf without); ties go to the first maximum in row-major order, as the pool's.
     n_images, _, out_w, n_filters = z.shape
     pooled_h, pooled_w = y.shape[1], y.shape[2]
     for m in range(n_images):
         n = first + m
         for a in range(pooled_h):
-            for b in range(pooled_w):
+            for j in range(pooled_w):
+                h0, w0 = a * ph, j * pw
+                corner = np.int32(h0 * out_w + w0)
                 for f in range(n_filters):
-                    best = z[m, a * ph, b * pw, f]
-                    at = (a * ph) * out_w + b * pw
-                    for p in range(ph):
-                        for q in range(pw):
-                            h, w = a * ph + p, b * pw + q
-                            value = z[m, h, w, f]
-                            larger = value > best
-                            best = value if larger else best
-                            at = h * out_w + w if larger else at
-                    y[n, a, b, f] = best
-                    if keep_argmax:
-                        argmax[n, a, b, f] = at
+                    best[f] = z[m, h0, w0, f] + b[f]
+                    at[f] = corner
+                for p in range(ph):
+                    for q in range(pw):
+                        if p == 0 and q == 0:
+                            continue
+                        here = np.int32((h0 + p) * out_w + w0 + q)
+                        for f in range(n_filters):  # every filter in SIMD lanes: selects, no branch
+                            value = z[m, h0 + p, w0 + q, f] + b[f]
+                            larger = value > best[f]
+                            best[f] = value if larger else best[f]
+                            at[f] = here if larger else at[f]
+                for f in range(n_filters):
+                    y[n, a, j, f] = floor if best[f] < floor else best[f]
+                if keep_argmax:
+                    for f in range(n_filters):
+                        argmax[n, a, j, f] = at[f]
 
 
-@njit(nogil=True, cache=True)
-def _unpool_block(dy, pooled, argmax, first, last, relu, pixels, zero, dz, db):
-    # dz (images*OH*OW, F) := 0, then each pooled gradient at its window's winner (0 where relu(max z) is
-    # flat, pooled <= 0); db (F,) := this block's sum of them
-    dz[:] = zero
-    db[:] = zero
-    pooled_h, pooled_w, n_filters = dy.shape[1], dy.shape[2], dy.shape[3]
-    for n in range(first, last):
-        base = (n - first) * pixels
-        for a in range(pooled_h):
-            for b in range(pooled_w):
-                for f in range(n_filters):
-                    g = dy[n, a, b, f]
-                    if relu and pooled[n, a, b, f] <= zero:
-                        g = zero
-                    dz[base + argmax[n, a, b, f], f] = g
-                    db[f] += g
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def _winners_backward(x_flat, dy, argmax, pooled, relu, w_by_filter, geometry, input_grad, partial_w, partial_b,
+                      dx_flat):
+    # x_flat, dx_flat: the padded input and its gradient, flat (N*H*W*C,); w_by_filter (F, KH*KW*C): W
+    # filter first; geometry: (H, W, C, SH, SW, KH, KW, OW); partial_w (chunks, F, KH*KW*C) and partial_b
+    # (chunks, F): one buffer per chunk of images. Every array is used whole (no views of them are made
+    # here): the compiler then knows they do not overlap and keeps the row loops in SIMD.
+    n_images, pooled_h, pooled_w, n_filters = dy.shape
+    height, width, n_channels, sh, sw, k_h, k_w, out_w = geometry
+    n_chunks, _, patch = partial_w.shape
+    row_length = k_w * n_channels                  # one row of a patch: contiguous in x
+    line = width * n_channels                      # one row of the image
+    image_size = height * line
+    zero = dy.dtype.type(0)
+    for chunk in prange(n_chunks):
+        acc_w = np.zeros((n_filters, patch), dy.dtype)
+        acc_b = np.zeros(n_filters, dy.dtype)
+        for n in range(chunk * n_images // n_chunks, (chunk + 1) * n_images // n_chunks):
+            image = n * image_size
+            if input_grad:
+                for k in range(image_size):
+                    dx_flat[image + k] = zero
+            for f in range(n_filters):
+                for a in range(pooled_h):
+                    for j in range(pooled_w):
+                        g = dy[n, a, j, f]
+                        if relu and pooled[n, a, j, f] <= zero:   # relu(max z) is flat there: no gradient
+                            g = zero
+                        acc_b[f] += g
+                        if g == zero:
+                            continue
+                        winner = argmax[n, a, j, f]                # flat h * OW + w in the conv map
+                        h = winner // out_w
+                        w = winner - h * out_w
+                        for p in range(k_h):
+                            start = max(image + (h * sh + p) * line + w * sw * n_channels, 0)  # max(): see _im2col
+                            tap = max(p * row_length, 0)
+                            if input_grad:
+                                for t in range(row_length):
+                                    acc_w[f, tap + t] += g * x_flat[start + t]
+                                    dx_flat[start + t] += g * w_by_filter[f, tap + t]
+                            else:
+                                for t in range(row_length):
+                                    acc_w[f, tap + t] += g * x_flat[start + t]
+        partial_w[chunk] = acc_w
+        partial_b[chunk] = acc_b
 
 
 def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[int, int], relu: bool,
@@ -381,7 +434,9 @@ def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tup
     """pool(relu?(conv(x, w) + b)) for an already padded x (N, H, W, C) and non-overlapping windows ``pool``.
 
     Returns (y, argmax), both (N, OH // PH, OW // PW, F); argmax is int32, h * OW + w of each window's
-    winner in the conv map, as MaxPooling2D keeps it (None when keep_argmax is False: inference)."""
+    winner in the conv map, as MaxPooling2D keeps it (None when keep_argmax is False: inference). A window
+    that relu makes flat (all its z <= 0) points at its largest z, where the unfused pool would point at
+    the first of its tied zeros: no gradient goes through either."""
     sh, sw = stride
     ph, pw = pool
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
@@ -391,12 +446,14 @@ def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tup
     y = np.empty((n_images, out_h // ph, out_w // pw, n_filters), dtype=x.dtype)
     argmax = np.empty(y.shape if keep_argmax else (0, 0, 0, 0), dtype=np.int32)
     blocks = _image_blocks(n_images, out_h, out_w)
+    floor = x.dtype.type(0 if relu else -np.inf)
 
     def block(k):
         first, last = blocks[k]
         z = np.empty((last - first, out_h, out_w, n_filters), dtype=x.dtype)  # this block's conv outputs
-        _conv_block(x, w, b, sh, sw, relu, (out_h, out_w), first, last, z.reshape(-1, n_filters))
-        _pool_block(z, first, ph, pw, y, keep_argmax, argmax)
+        _conv_block(x, w, None, sh, sw, False, (out_h, out_w), first, last, z.reshape(-1, n_filters))  # no bias yet
+        _bias_relu_pool_block(z, b, floor, first, ph, pw, y, keep_argmax, argmax,
+                              np.empty(n_filters, dtype=x.dtype), np.empty(n_filters, dtype=np.int32))
 
     for_each_block(block, len(blocks))
     return y, argmax if keep_argmax else None
@@ -405,27 +462,21 @@ def conv2d_pool_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tup
 def conv2d_pool_backward(x: np.ndarray, dy: np.ndarray, argmax: np.ndarray, pooled: np.ndarray, relu: bool,
                          w: np.ndarray, stride: tuple[int, int], input_grad: bool = True):
     """(dL/dw, dL/db, dL/dx of the padded input or None) of ``conv2d_pool_forward``, from dy = dL/dpooled
-    (N, PH, PW, F), the pool's argmax and (for relu) its output. The blocks and products of the unfused
-    conv (``conv2d_backward``): the same dw and dx; db is summed block by block."""
+    (N, PH, PW, F), the pool's argmax and (for relu) its output: each gradient sent from its window's
+    winner straight to the kernel and input gradients (above). Any stride, patch and non-overlapping pool."""
     sh, sw = stride
-    x, dy, w = np.ascontiguousarray(x), np.ascontiguousarray(dy), np.ascontiguousarray(w)
+    x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     n_images, height, width, n_channels = x.shape
     k_h, k_w, _, n_filters = w.shape
-    out_h, out_w = (height - k_h) // sh + 1, (width - k_w) // sw + 1
-    dx = np.empty((n_images, height, width, n_channels), dtype=dy.dtype) if input_grad else None
-    blocks = _image_blocks(n_images, out_h, out_w)
-    pixels = out_h * out_w
-    partial_w = np.empty((len(blocks), k_h * k_w * n_channels, n_filters), dtype=dy.dtype)
-    partial_b = np.empty((len(blocks), n_filters), dtype=dy.dtype)
-    zero = dy.dtype.type(0)
-
-    def block(k):
-        first, last = blocks[k]
-        dz = np.empty(((last - first) * pixels, n_filters), dtype=dy.dtype)
-        _unpool_block(dy, pooled, argmax, first, last, relu, pixels, zero, dz, partial_b[k])
-        _kernel_grad_block(x, dz, (k_h, k_w), sh, sw, (out_h, out_w), first, last, partial_w[k])
-        if dx is not None:
-            _input_grad_block(dz, w, sh, sw, (out_h, out_w), first, last, dx)
-
-    for_each_block(block, len(blocks))
-    return _in_block_order(partial_w, w.shape), _in_block_order(partial_b, (n_filters,)), dx
+    out_w = (width - k_w) // sw + 1
+    w_by_filter = np.ascontiguousarray(np.moveaxis(w, 3, 0).reshape(n_filters, -1))    # (F, KH*KW*C)
+    n_chunks = max(1, min(_KERNEL_GRAD_CHUNKS, n_images))
+    partial_w = np.empty((n_chunks, n_filters, k_h * k_w * n_channels), dtype=dy.dtype)
+    partial_b = np.empty((n_chunks, n_filters), dtype=dy.dtype)
+    dx = np.empty_like(x) if input_grad else np.empty(0, dtype=x.dtype)
+    _winners_backward(x.reshape(-1), dy, np.ascontiguousarray(argmax), np.ascontiguousarray(pooled), relu,
+                      w_by_filter, (height, width, n_channels, sh, sw, k_h, k_w, out_w), input_grad,
+                      partial_w, partial_b, dx.reshape(-1))
+    dw_by_filter = _in_block_order(partial_w, (n_filters, k_h, k_w, n_channels))   # chunk order: same bits
+    dw = np.ascontiguousarray(np.moveaxis(dw_by_filter, 0, 3))                     # (KH, KW, C, F), Keras's
+    return dw, _in_block_order(partial_b, (n_filters,)), dx if input_grad else None
