@@ -308,7 +308,8 @@ class Sequential:
                 history.append(epoch, logs, seconds)
                 for callback in callbacks:  # e.g. ModelCheckpoint: the same weights go to disk
                     callback.on_epoch_end(epoch, dict(logs))
-                kept, completed = self._snapshot(), epoch + 1
+                with ctrl_c.held():  # a second Ctrl-C waits for the copy: never half of two epochs kept
+                    kept, completed = self._snapshot(into=kept), epoch + 1
                 if self.stop_training or ctrl_c.pressed:
                     break
         except KeyboardInterrupt:  # a second Ctrl-C (or one fit could not catch): it stopped mid-batch
@@ -332,10 +333,19 @@ class Sequential:
             logs[f"{prefix}accuracy"] = accuracy
         return logs
 
-    def _snapshot(self):
+    def _snapshot(self, into=None):
         """A copy of everything a training step changes: the weights and the optimizer's state (Adam's
-        moments and step count). Taken before training and after each epoch; small next to the data."""
-        return self.get_weights(), copy.deepcopy(vars(self.optimizer))
+        moments and step count). Taken before training and after each epoch; small next to the data.
+        ``into``: the previous snapshot, refreshed in place, so that no second copy is ever made (two
+        copies side by side, each epoch, left the C library holding the freed one: fit's memory grew)."""
+        if into is None:
+            return self.get_weights(), copy.deepcopy(vars(self.optimizer))
+        weights, optimizer_state = into
+        for kept, now in zip(weights, (w for layer in self.layers for w in layer.weights)):
+            np.copyto(kept, now)
+        for name, now in vars(self.optimizer).items():
+            optimizer_state[name] = _copied_into(optimizer_state.get(name), now)
+        return into
 
     def _restore(self, snapshot) -> None:
         weights, optimizer_state = snapshot
@@ -489,6 +499,18 @@ class Sequential:
 
     def _weight_shapes(self) -> list[tuple[int, ...]]:
         return [w.shape for layer in self.layers for w in layer.weights]
+
+
+def _copied_into(kept, now):
+    """``now`` copied into ``kept`` where they are arrays (or lists of arrays) of the same shapes; a fresh copy
+    otherwise (Adam's moments are None until its first step)."""
+    if isinstance(now, np.ndarray) and isinstance(kept, np.ndarray) and kept.shape == now.shape \
+            and kept.dtype == now.dtype:
+        np.copyto(kept, now)
+        return kept
+    if isinstance(now, list) and isinstance(kept, list) and len(kept) == len(now):
+        return [_copied_into(k, n) for k, n in zip(kept, now)]
+    return copy.deepcopy(now)
 
 
 def _checked_weight(new, target: np.ndarray, what: str, dtype: np.dtype) -> np.ndarray:

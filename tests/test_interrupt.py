@@ -237,6 +237,39 @@ def test_ctrl_c_at_an_epoch_end_lets_that_epoch_finish(data, tmp_path):
     assert same(weights_in(tmp_path / "model.weights.npz"), ctrl_c.epoch_weights[2])
 
 
+def test_a_second_ctrl_c_waits_for_a_held_block_to_end():
+    from scratchcnn.interrupt import CtrlC
+    done = []
+    with CtrlC() as ctrl_c:
+        os.kill(os.getpid(), signal.SIGINT)          # the first: only noted
+        time.sleep(0.01)
+        assert ctrl_c.pressed
+        with pytest.raises(KeyboardInterrupt):
+            with ctrl_c.held():
+                os.kill(os.getpid(), signal.SIGINT)  # the second, inside: waits ...
+                time.sleep(0.01)
+                done.append("the whole block ran")
+        assert done == ["the whole block ran"]       # ... until the block's end
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)      # outside a held block: at once
+            time.sleep(0.01)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_epoch_snapshot_is_refreshed_in_place(data):
+    """fit keeps the last completed epoch in one copy, overwritten each epoch (no second copy in memory):
+    what it holds equals a fresh snapshot, in the same arrays."""
+    model = build_model(input_shape=(8, 8, 1), seed=0)
+    model.fit(*data, epochs=1, verbose=0)
+    kept = model._snapshot()
+    arrays = [id(w) for w in kept[0]] + [id(m) for m in kept[1]["m"] + kept[1]["v"]]
+    model.fit(*data, epochs=1, verbose=0)
+    refreshed, fresh = model._snapshot(into=kept), model._snapshot()
+    assert [id(w) for w in refreshed[0]] + [id(m) for m in refreshed[1]["m"] + refreshed[1]["v"]] == arrays
+    assert same(refreshed[0], fresh[0]) and same(refreshed[1]["m"] + refreshed[1]["v"], fresh[1]["m"] + fresh[1]["v"])
+    assert refreshed[1]["iterations"] == fresh[1]["iterations"] == 20
+
+
 def test_fit_in_another_thread_leaves_signals_alone(data):
     results = {}
 
