@@ -11,14 +11,15 @@ fused step, which does the work of its layers in one go and leaves in them what 
 
 - ``ConvPoolStep``: a Conv2D whose output goes straight into a 2x2 MaxPooling2D (the tutorial's pair).
   Unfused, the conv writes its whole map (N, 26, 26, 28), the pool reads it back and, on the way back,
-  spreads its gradient over that map, three quarters of it zeros. Fused (kernels/conv_pool.py), the map
-  lives one filter at a time in a few kilobytes and the conv's gradients come straight from the pool's
-  winners: the same numbers up to float rounding, in about half the time.
+  spreads its gradient over that map, three quarters of it zeros. Fused (kernels/conv_pool.py), each
+  pooling window is computed whole, its four conv outputs in registers, and the conv's gradients come
+  straight from the pool's winners: the same numbers up to float rounding, in about a third of the time.
 - ``BlockConvPoolStep``: a Conv2D on the im2col road (a patch of 24 numbers or more, kernels/conv.py)
   followed by a MaxPooling2D whose windows do not overlap, such as the second pair of Keras's MNIST
   convnet. The conv computes a block of a few images at a time; each block is pooled as soon as its conv
-  outputs exist, while they are in cache, and on the way back each block's dz is rebuilt from the pool's
-  winners and used at once. The conv map (4 MB at batch 128 there) is never stored whole.
+  outputs exist, while they are in cache. On the way back each pooled gradient goes from its window's
+  winner straight into the kernel and input gradients, skipping the zeros of dz that the unfused conv
+  multiplies. The conv map (4 MB at batch 128 there) is never stored whole.
 - ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
   probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
   probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
@@ -97,7 +98,7 @@ class ConvPoolStep:
 class BlockConvPoolStep:
     """Conv2D (im2col road) -> MaxPooling2D with non-overlapping windows, block by block."""
     fused = True
-    what = "Conv2D + MaxPooling2D block by block, each block of images pooled while in cache (kernels/conv.py)"
+    what = "Conv2D + MaxPooling2D block by block, the backward from the pool's winners (kernels/conv.py)"
 
     @staticmethod
     def accepts(conv, pool) -> bool:
