@@ -272,6 +272,18 @@ def _backward(x, dy, argmax, pooled, relu, conv_hw, zero, partial_w, partial_b):
 _LANES = 8
 
 
+@njit(cache=True)
+def _window(image, n, h, w, out_w):
+    # The window of conv outputs (h..h+1, w..w+1) reads image[n, h:h+4, w:w+4]: those 16 pixels, row by row,
+    # then the four outputs' flat positions in the conv map (top left, top right, bottom left, bottom right).
+    top_left = np.int32(h * out_w + w)
+    return (image[n, h, w], image[n, h, w + 1], image[n, h, w + 2], image[n, h, w + 3],
+            image[n, h + 1, w], image[n, h + 1, w + 1], image[n, h + 1, w + 2], image[n, h + 1, w + 3],
+            image[n, h + 2, w], image[n, h + 2, w + 1], image[n, h + 2, w + 2], image[n, h + 2, w + 3],
+            image[n, h + 3, w], image[n, h + 3, w + 1], image[n, h + 3, w + 2], image[n, h + 3, w + 3],
+            top_left, top_left + np.int32(1), top_left + np.int32(out_w), top_left + np.int32(out_w + 1))
+
+
 @njit(parallel=True, cache=True, fastmath={"contract"})
 def _forward_3x3(image, taps, bias, floor, y, keep_argmax, argmax):
     # image (N, H, W): the one channel; taps (9, Fp): W[p, q, 0, f] in row 3p + q; bias (Fp,); both padded
@@ -286,17 +298,8 @@ def _forward_3x3(image, taps, bias, floor, y, keep_argmax, argmax):
         at_row = np.empty(padded, np.int32)
         for a in range(pooled_h):
             for j in range(pooled_w):
-                h, w = 2 * a, 2 * j   # the window's conv outputs (h..h+1, w..w+1) read image[h:h+4, w:w+4]
-                x00, x01, x02, x03 = image[n, h, w], image[n, h, w + 1], image[n, h, w + 2], image[n, h, w + 3]
-                x10, x11, x12, x13 = (image[n, h + 1, w], image[n, h + 1, w + 1], image[n, h + 1, w + 2],
-                                      image[n, h + 1, w + 3])
-                x20, x21, x22, x23 = (image[n, h + 2, w], image[n, h + 2, w + 1], image[n, h + 2, w + 2],
-                                      image[n, h + 2, w + 3])
-                x30, x31, x32, x33 = (image[n, h + 3, w], image[n, h + 3, w + 1], image[n, h + 3, w + 2],
-                                      image[n, h + 3, w + 3])
-                top_left = np.int32(h * out_w + w)      # the four outputs' flat positions in the conv map
-                top_right, bottom_left = top_left + np.int32(1), top_left + np.int32(out_w)
-                bottom_right = bottom_left + np.int32(1)
+                x00, x01, x02, x03, x10, x11, x12, x13, x20, x21, x22, x23, x30, x31, x32, x33, \
+                    top_left, top_right, bottom_left, bottom_right = _window(image, n, 2 * a, 2 * j, out_w)
                 for f in range(padded):
                     w00, w01, w02 = taps[0, f], taps[1, f], taps[2, f]
                     w10, w11, w12 = taps[3, f], taps[4, f], taps[5, f]
@@ -354,18 +357,8 @@ def _backward_3x3(image, dy, argmax, pooled, relu, partial_w, partial_b):
                         flat = relu and pooled[n, a, j, f] <= zero   # relu(max z) is flat there: no gradient
                         g[f] = zero if flat else dy[n, a, j, f]
                         at[f] = argmax[n, a, j, f]
-                    h, w = 2 * a, 2 * j
-                    x00, x01, x02, x03 = (image[n, h, w], image[n, h, w + 1], image[n, h, w + 2],
-                                          image[n, h, w + 3])
-                    x10, x11, x12, x13 = (image[n, h + 1, w], image[n, h + 1, w + 1], image[n, h + 1, w + 2],
-                                          image[n, h + 1, w + 3])
-                    x20, x21, x22, x23 = (image[n, h + 2, w], image[n, h + 2, w + 1], image[n, h + 2, w + 2],
-                                          image[n, h + 2, w + 3])
-                    x30, x31, x32, x33 = (image[n, h + 3, w], image[n, h + 3, w + 1], image[n, h + 3, w + 2],
-                                          image[n, h + 3, w + 3])
-                    top_left = np.int32(h * out_w + w)
-                    top_right, bottom_left = top_left + np.int32(1), top_left + np.int32(out_w)
-                    bottom_right = bottom_left + np.int32(1)
+                    x00, x01, x02, x03, x10, x11, x12, x13, x20, x21, x22, x23, x30, x31, x32, x33, \
+                        top_left, top_right, bottom_left, bottom_right = _window(image, n, 2 * a, 2 * j, out_w)
                     for f in range(padded):
                         gf, winner = g[f], at[f]     # dz is gf at the winner, 0 at the window's other outputs
                         g_tl = gf if winner == top_left else zero
