@@ -234,7 +234,8 @@ class Sequential:
           ``model.stop_training`` is True and the History of the completed epochs is returned;
         - Ctrl-C lets the current batch finish, puts back the weights of the last completed epoch and
           raises ``TrainingInterrupted`` (a ``KeyboardInterrupt``); with a ``ModelCheckpoint`` callback the
-          same weights are on disk. A second Ctrl-C stops at once, and still puts those weights back.
+          same weights are on disk. A second Ctrl-C stops at once (but for the few milliseconds of an epoch's
+          copy, which it lets finish), and still puts those weights back.
         """
         self._check_compiled()
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
