@@ -41,3 +41,22 @@ def test_bench_knows_keras_convnet_and_walks_its_plan():
     names = [name for name, ms in bench.step_times(model, x, y, repeats=1)]
     assert "conv2d_1 + max_pooling2d_1 (fused) backward" in names  # the second pair, block by block
     assert names[0] == "conv2d + max_pooling2d (fused) forward"
+
+
+def test_bench_times_any_saved_model(tmp_path, capsys):
+    from scratchcnn.layers import AveragePooling2D, BatchNormalization, Conv2D, Dense, Flatten
+    from scratchcnn.models import Sequential
+    from scratchcnn.tools.cli import main
+
+    model = Sequential([Conv2D(6, 5, activation="tanh", input_shape=(16, 16, 1)), AveragePooling2D(2),
+                        BatchNormalization(), Flatten(), Dense(12, activation="tanh"), Dense(4, activation="softmax")],
+                       seed=0)
+    model.save_weights(tmp_path / "lenet.npz")
+    report = bench.run(compile_time=False, network=str(tmp_path / "lenet.npz"), batch_size=8)
+    assert f"the model in {tmp_path / 'lenet.npz'}" in report and "input shape (16, 16, 1)" in report
+    for layer in model.layers[:-1]:
+        assert f"{layer.name} forward" in report and f"{layer.name} backward" in report
+    assert "images/s at batch 8" in report
+    assert main(["bench", "--model", str(tmp_path / "missing.npz"), "--no-compile-time"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "missing.npz" in err[0] and "save_weights" in err[0]

@@ -570,3 +570,35 @@ def test_calling_the_model_runs_one_forward_pass():
     np.testing.assert_allclose(model(x), model.predict(x), rtol=1e-6)
     assert not np.allclose(model(x, training=True), model(x))    # dropout on
     assert model(x).dtype == np.float32
+
+
+def test_load_model_rebuilds_a_saved_model_from_its_record(tmp_path):
+    from scratchcnn.layers import BatchNormalization, GlobalAveragePooling2D
+    from scratchcnn.models import load_model
+
+    model = Sequential([Conv2D(4, 3, padding="same", activation="relu", input_shape=(10, 9, 2)), BatchNormalization(),
+                        MaxPooling2D(2), Conv2D(5, (2, 3), strides=2, use_bias=False), GlobalAveragePooling2D(),
+                        Dropout(0.3), Dense(3, activation="softmax")], seed=4)
+    model.compile()
+    x = np.random.default_rng(0).random((12, 10, 9, 2), dtype=np.float32)
+    model.fit(x, np.arange(12) % 3, epochs=1, verbose=0)     # BatchNormalization's moving statistics move
+    model.save_weights(tmp_path / "m.npz")
+    loaded = load_model(tmp_path / "m.npz")
+    assert loaded.architecture() == model.architecture()
+    for a, b in zip(loaded.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    with pytest.raises(RuntimeError, match="compile"):         # the file keeps no optimizer: compile first
+        loaded.fit(x, np.arange(12) % 3, verbose=0)
+
+
+def test_load_model_refuses_a_record_its_layers_cannot_be_built_from(tmp_path):
+    from scratchcnn import weights_file
+    from scratchcnn.models import load_model
+
+    model = Sequential([Flatten(input_shape=(4, 4, 1)), Dense(3, activation="softmax")], seed=0)
+    record = model.architecture()
+    record["layers"][1]["activation"] = "bogus"
+    weights_file.save(tmp_path / "m.npz", model.get_weights(), record)
+    with pytest.raises(weights_file.WeightsFileError, match=r"layer 1 \(Dense\) cannot be rebuilt .*damaged"):
+        load_model(tmp_path / "m.npz")

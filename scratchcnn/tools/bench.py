@@ -1,9 +1,12 @@
-"""``scratchcnn bench``: where the time goes in a network (the tutorial's, or Keras's MNIST convnet), in numbers.
+"""``scratchcnn bench``: where the time goes in a network (the tutorial's, Keras's MNIST convnet, or any model
+saved with ``save_weights``), in numbers.
 
 Prints, for random MNIST-shaped data (speed does not depend on the pixel values):
 - each step's forward and backward time (the model's plan, scratchcnn/plan.py), the loss and the
-  optimizer update, at the network's batch size (32 for the tutorial, 128 for Keras's convnet), as
-  ``fit`` runs them (fused steps included) and with every layer on its own (``model.fuse = False``);
+  optimizer update, at the network's batch size (32 for the tutorial and for a model file, 128 for
+  Keras's convnet, or ``--batch-size``), as ``fit`` runs them (fused steps included) and with every
+  layer on its own (``model.fuse = False``); a model file is rebuilt from its record
+  (``scratchcnn.models.load_model``) and compiled with Adam and sparse categorical cross-entropy;
 - training throughput (images per second through forward + backward + Adam at batch 32) and the
   projected time of one 60,000-image epoch;
 - inference throughput at batch 1000;
@@ -123,15 +126,30 @@ def keras_convnet(seed: int | None = 0) -> Sequential:
 NETWORKS = {"tutorial": (build_model, 32), "keras-convnet": (keras_convnet, 128)}  # builder, batch size
 
 
-def run(compile_time: bool = True, plot_path=None, network: str = "tutorial") -> str:
-    """The report as text; with plot_path, also a bar chart of the step, fused beside unfused."""
-    build, batch = NETWORKS[network]
-    rng = np.random.default_rng(0)
-    x = rng.random((2000, 28, 28, 1), dtype=np.float32)
-    y = rng.integers(0, 10, len(x))
+def model_file(path):
+    """A builder for the model saved in ``path``: rebuilt from its record, compiled for a timing run."""
+    from ..models import load_model
+
+    def build(seed: int | None = 0) -> Sequential:
+        model = load_model(path)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    return build
+
+
+def run(compile_time: bool = True, plot_path=None, network: str = "tutorial", batch_size: int | None = None) -> str:
+    """The report as text; with plot_path, also a bar chart of the step, fused beside unfused. ``network``:
+    a name of NETWORKS, or the path of a weights file (``save_weights``) whose model is timed."""
+    build, batch = NETWORKS[network] if network in NETWORKS else (model_file(network), 32)
+    batch = batch_size or batch
     fused, unfused = build(seed=0), build(seed=0)
     unfused.fuse = False  # every layer on its own: the step before fusion, measured in the same run
-    lines = [f"scratchcnn bench: the {network} network, float32, random MNIST-shaped data", ""]
+    rng = np.random.default_rng(0)
+    x = rng.random((max(2000, 2 * batch), *fused.input_shape), dtype=np.float32)
+    y = rng.integers(0, fused.layers[-1].output_shape[-1], len(x))
+    what = f"the {network} network" if network in NETWORKS else f"the model in {network}"
+    lines = [f"scratchcnn bench: {what}, float32, random data of its input shape {fused.input_shape}", ""]
     infer_ips = inference_images_per_second(fused, x)
     infer_ips_unfused = inference_images_per_second(unfused, x)
     with single_threaded_blas():

@@ -326,7 +326,13 @@ def _cmd_draw(args) -> int:
 def _cmd_bench(args) -> int:
     from . import bench
 
-    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot, network=args.model))
+    if args.model not in bench.NETWORKS and not Path(args.model).is_file():
+        print(f"scratchcnn: error: --model {args.model!r} is neither {' nor '.join(bench.NETWORKS)} nor a weights "
+              "file: give the path of a model saved with save_weights (e.g. runs/mnist/model.weights.npz)",
+              file=sys.stderr)
+        return EXIT_STATUS["usage"]
+    print(bench.run(compile_time=not args.no_compile_time, plot_path=args.plot, network=args.model,
+                    batch_size=args.batch_size))
     return 0
 
 
@@ -437,9 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time each layer, training and inference; peak memory")
     bench.add_argument("--no-compile-time", action="store_true",
                        help="skip measuring a first-ever run's numba compilation (15 to 30 s)")
-    bench.add_argument("--model", choices=("tutorial", "keras-convnet"), default="tutorial",
-                       help="the tutorial network (batch 32, default) or Keras's MNIST convnet example "
-                            "(two Conv2D + relu, batch 128)")
+    bench.add_argument("--model", default="tutorial", metavar="{tutorial,keras-convnet,FILE}",
+                       help="the tutorial network (batch 32, default), Keras's MNIST convnet example "
+                            "(two Conv2D + relu, batch 128), or any model saved with save_weights, e.g. "
+                            "runs/mnist/model.weights.npz (batch 32)")
+    bench.add_argument("--batch-size", type=positive_int, default=None,
+                       help="time the step at this batch size instead")
     bench.add_argument("--plot", type=Path, metavar="PNG",
                        help="also draw the step's time per layer, fused beside unfused, into this file")
     bench.set_defaults(run=_cmd_bench)

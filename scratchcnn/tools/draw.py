@@ -42,27 +42,12 @@ KEYS = "n clear · u undo · i load picture · 0-9 gradient for that class · a 
 
 # --- loading a model ---------------------------------------------------------------------------------------
 def load_model(path):
-    """A Sequential with the weights in ``path``, rebuilt from the architecture record the file holds.
+    """A Sequential with the weights in ``path``, rebuilt from the architecture record the file holds
+    (``scratchcnn.models.load_model``), for MNIST-shaped drawings. A layer of your own cannot be rebuilt
+    from the record alone: build the model yourself and pass it to :class:`DrawView`."""
+    from ..models import load_model as rebuild
 
-    Every scratchcnn layer saves the constructor arguments that shape it (``get_config``), so any
-    Sequential of built-in layers can be rebuilt from the record alone. A layer of your own cannot (its
-    class is not known here): build the model yourself and pass it to :class:`DrawView`."""
-    from .. import layers as built_in
-    from .. import weights_file
-    from ..model import Sequential
-
-    record, _ = weights_file.load(path)
-    made = []
-    for config in record["layers"]:
-        cls = getattr(built_in, config["class"], None)
-        if not (isinstance(cls, type) and issubclass(cls, built_in.Layer)):
-            raise ValueError(f"{path} holds a {config['class']} layer, which draw cannot rebuild from the "
-                             "record alone (it knows the scratchcnn layers); build the model in Python and "
-                             "use scratchcnn.tools.draw.DrawView, or use the tutorial network's weights")
-        made.append(cls(**{k: v for k, v in config.items() if k != "class"}))
-    model = Sequential(made)
-    model.build(tuple(record["input_shape"]))
-    model.load_weights(path)
+    model = rebuild(path)
     if model.input_shape[:2] != (digit_image.SIZE, digit_image.SIZE) or model.input_shape[-1] != 1:
         raise ValueError(f"{path} is for inputs of shape {model.input_shape}; draw prepares drawings as "
                          "MNIST's 28x28x1 images: use weights trained on MNIST (scratchcnn train)")
