@@ -105,7 +105,7 @@ class BlockConvPoolStep:
         """A built Conv2D (no activation, or relu) whose patches take the im2col road, any stride and
         padding, followed by a MaxPooling2D with pool_size == strides and 'valid' padding."""
         return (type(conv) is Conv2D and type(pool) is MaxPooling2D and conv.built
-                and uses_matmul(conv.kernel.shape) and conv.activation.name in ("linear", "relu")
+                and uses_matmul(conv.kernel.shape, conv.strides) and conv.activation.name in ("linear", "relu")
                 and pool.pool_size == pool.strides and pool.padding == "valid")
 
     def __init__(self, conv, pool):

@@ -52,13 +52,19 @@ CONV_CASES = [
     (2, 9, 8, 8, (3, 3), 5, (2, 2)),          # stride 2, last column never covered
     (2, 10, 11, 6, (2, 3), 4, (2, 1)),        # non-square kernel, mixed strides, patch of 36
     (2, 11, 11, 2, (5, 5), 6, (2, 2)),        # few channels, big kernel: patch of 50
-    (128, 7, 7, 4, (3, 3), 3, (1, 1)),        # batch 128: several blocks, the last one partial
+    # stride 1, few filters over one or two channels: the planes path
+    (2, 12, 12, 1, (5, 5), 6, (1, 1)),        # LeNet-5's first conv, smaller
+    (11, 7, 9, 2, (2, 3), 15, (1, 1)),        # two channels, non-square kernel, more images than chunks
+    # stride 1, more filters: back on the direct path
+    (2, 8, 8, 1, (3, 3), 16, (1, 1)),
+    (2, 7, 8, 3, (2, 3), 5, (1, 1)),          # three channels, patch of 18
+    (128, 7, 7, 4, (3, 3), 3, (1, 1)),        # batch 128: several blocks, the last one partial (keep last)
 ]
 
 
-def test_conv_cases_cover_both_paths():
-    paths = {kernels.conv.uses_matmul((*case[4], case[3])) for case in CONV_CASES}
-    assert paths == {False, True}
+def test_conv_cases_cover_all_three_paths():
+    roads = {kernels.conv.conv_road((*case[4], case[3], case[5]), case[6]) for case in CONV_CASES}
+    assert roads == {"planes", "matmul", "direct"}
     n, h, w, c, kernel_hw, _, _ = CONV_CASES[-1]
     assert len(kernels.conv._image_blocks(n, h - kernel_hw[0] + 1, w - kernel_hw[1] + 1)) > 1
 

@@ -16,6 +16,10 @@ The networks, float32, Adam with Keras's constants, sparse categorical cross-ent
   Conv2D(64, 3x3, relu) -> MaxPool 2x2 -> Flatten -> Dropout(0.5) -> Dense(10, softmax); batch 128, on
   the first 54,000 training images (the example's validation_split=0.1 keeps the last 6,000 aside; no
   validation pass is timed here, so every system does the same work).
+* ``lenet5``: LeNet-5 as reference/compare/lenet5.py has it. Conv2D(6, 5x5, tanh, 'same') -> AveragePool
+  2x2 -> Conv2D(16, 5x5, tanh) -> AveragePool 2x2 -> Conv2D(120, 5x5, tanh) -> Flatten -> Dense(84, tanh)
+  -> Dense(10, softmax); the 60,000 training images, batch 32. No fused step applies to it: every layer
+  runs its own code, on the general conv kernels.
 
 What is timed, in each worker, each round: one epoch of training on the shuffled set (wall clock, from
 the first batch to the last), then ``predict`` of the 10,000 test images at batch 1000 (the median of 3
@@ -46,7 +50,9 @@ import numpy as np
 NETWORKS = {  # name: (batch size, training images)
     "tutorial": (32, 60_000),
     "two-conv": (128, 54_000),
+    "lenet5": (32, 60_000),
 }
+DEFAULT_NETWORKS = ["tutorial", "two-conv"]  # the two of the goals; --networks lenet5 adds the third
 PREDICT_BATCH = 1000
 SYSTEMS = ("scratchcnn", "pytorch", "keras")
 
@@ -54,11 +60,15 @@ SYSTEMS = ("scratchcnn", "pytorch", "keras")
 # --- the three systems, each run inside its own worker process ---------------------------------------------
 def scratchcnn_system(network: str, seed: int):
     import scratchcnn
-    from scratchcnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+    from scratchcnn.layers import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 
     if network == "tutorial":
         layers = [Conv2D(28, kernel_size=(3, 3), input_shape=(28, 28, 1)), MaxPooling2D(pool_size=(2, 2)),
                   Flatten(), Dense(128, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")]
+    elif network == "lenet5":
+        layers = [Conv2D(6, 5, activation="tanh", padding="same", input_shape=(28, 28, 1)), AveragePooling2D(),
+                  Conv2D(16, 5, activation="tanh"), AveragePooling2D(), Conv2D(120, 5, activation="tanh"),
+                  Flatten(), Dense(84, activation="tanh"), Dense(10, activation="softmax")]
     else:
         layers = [Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)),
                   MaxPooling2D(pool_size=(2, 2)), Conv2D(64, kernel_size=(3, 3), activation="relu"),
@@ -83,6 +93,10 @@ def pytorch_system(network: str, seed: int):
     if network == "tutorial":
         net = nn.Sequential(nn.Conv2d(1, 28, 3), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(13 * 13 * 28, 128),
                             nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
+    elif network == "lenet5":
+        net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
+                            nn.AvgPool2d(2), nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84),
+                            nn.Tanh(), nn.Linear(84, 10))
     else:
         net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10))
@@ -128,6 +142,11 @@ def keras_system(network: str, seed: int):
     if network == "tutorial":
         stack = [layers.Conv2D(28, kernel_size=(3, 3)), layers.MaxPooling2D(pool_size=(2, 2)), layers.Flatten(),
                  layers.Dense(128, activation="relu"), layers.Dropout(0.2), layers.Dense(10, activation="softmax")]
+    elif network == "lenet5":
+        stack = [layers.Conv2D(6, kernel_size=5, activation="tanh", padding="same"), layers.AveragePooling2D(pool_size=(2, 2)),
+                 layers.Conv2D(16, kernel_size=5, activation="tanh"), layers.AveragePooling2D(pool_size=(2, 2)),
+                 layers.Conv2D(120, kernel_size=5, activation="tanh"), layers.Flatten(),
+                 layers.Dense(84, activation="tanh"), layers.Dense(10, activation="softmax")]
     else:
         stack = [layers.Conv2D(32, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
                  layers.Conv2D(64, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
@@ -262,7 +281,7 @@ def main():
     parser.add_argument("--torch-python", default=sys.executable, help="a Python with torch installed")
     parser.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow installed")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=list(NETWORKS))
+    parser.add_argument("--networks", nargs="+", choices=list(NETWORKS), default=DEFAULT_NETWORKS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-images", type=int, help="train on fewer images, for a quick try (not an epoch)")
     parser.add_argument("--worker", choices=SYSTEMS, help=argparse.SUPPRESS)

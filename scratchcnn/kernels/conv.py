@@ -8,7 +8,7 @@ y (N, OH, OW, F) with OH = (H - KH) // SH + 1 and OW = (W - KW) // SW + 1.
     dw[p, q, c, f] = sum_{n, i, j} x[n, i*SH + p, j*SW + q, c] * dy[n, i, j, f]
     db[f]          = sum_{n, i, j} dy[n, i, j, f]
 
-Two ways to compute the same sums, chosen by shape alone (``uses_matmul``):
+Three ways to compute the same sums, chosen by shape alone (``conv_road``):
 
 * **im2col + matrix products.** Each output pixel's patch is copied into one row of a matrix ``cols``
   (rows (n, i, j), columns (p, q, c), the order of w's first three axes), and the conv becomes three
@@ -25,20 +25,30 @@ Two ways to compute the same sums, chosen by shape alone (``uses_matmul``):
   or 16.
 * **direct loops**, whose innermost loop runs over the filter axis ``f`` (contiguous in y, dy and w, so
   the compiler uses SIMD), ``prange`` over the batch.
+* **planes**, for few filters over one or two channels (LeNet-5's first conv: 6 filters): with few
+  filters, the loops over ``f`` fill less than one SIMD register and the matrix products are too thin
+  for BLAS. Each input channel of an image is then read as one flat "plane" (rows W apart): output
+  (i, j) sits at i*W + j of a map whose rows are also W apart, and tap (p, q) of every output reads the
+  plane at one fixed shift p*W + q. So a filter's whole map is a sum of shifted planes, one long loop
+  ``z += w[p, q, c, f] * plane[p*W + q:]`` per tap, and dw[p, q, c, f] is one long dot product of the
+  filter's dz map (put in a map with rows W apart) and the shifted plane. Stride 1 only.
 
-Which runs (measured in docs/performance.md): the forward and the kernel gradient use the matrix
-products once a patch holds ``MATMUL_MIN_PATCH`` numbers (a 3x3 patch over 3 channels, 27); below, the
-product is too thin to pay for the copy, and the direct loops win (the tutorial's 3x3 over one channel:
-9). The input gradient always uses them: its product runs over the F filters, long enough even when
-there is one channel, while its direct loop sums one short dot product per input pixel.
+Which runs (measured in docs/performance.md): the planes for stride 1, at most ``PLANES_MAX_CHANNELS``
+channels and at most ``PLANES_MAX_FILTERS`` filters; else the matrix products once a patch holds
+``MATMUL_MIN_PATCH`` numbers (a 3x3 patch over 3 channels, 27); below, the product is too thin to pay
+for the copy, and the direct loops win (the tutorial's 3x3 over one channel: 9). The input gradient
+always uses the matrix products: its product runs over the F filters, long enough even when there is
+one channel, while its direct loop sums one short dot product per input pixel.
 """
 import numpy as np
 from numba import njit, prange
 
 from .matmul import for_each_block
 
-# The choice of path, by shape (docs/performance.md has the measurements behind these two numbers).
-MATMUL_MIN_PATCH = 24    # KH*KW*C from which forward and kernel gradient run as matrix products
+# The choice of path, by shape (docs/performance.md has the measurements behind these numbers).
+PLANES_MAX_CHANNELS = 2  # stride 1, this many input channels at most ...
+PLANES_MAX_FILTERS = 15  # ... and this many filters at most: the planes
+MATMUL_MIN_PATCH = 24    # else KH*KW*C from which forward and kernel gradient run as matrix products
 BLOCK_ROWS = 512         # output pixels per block of the im2col path (4 images of 11x11 outputs)
 
 # The direct kernel gradient sums over the whole batch. To run that sum on several threads and still get
@@ -47,11 +57,18 @@ BLOCK_ROWS = 512         # output pixels per block of the im2col path (4 images 
 _KERNEL_GRAD_CHUNKS = 8
 
 
-def uses_matmul(kernel_shape: tuple[int, ...]) -> bool:
-    """True when the forward and kernel gradient of a conv with kernel (KH, KW, C, F) run as im2col +
-    matrix products, False for the direct loops. (The input gradient always runs as matrix products.)"""
-    k_h, k_w, n_channels = kernel_shape[:3]
-    return k_h * k_w * n_channels >= MATMUL_MIN_PATCH
+def conv_road(kernel_shape: tuple[int, ...], stride: tuple[int, int] = (1, 1)) -> str:
+    """How the forward and kernel gradient of a conv with kernel (KH, KW, C, F) run: "planes", "matmul"
+    (im2col + matrix products) or "direct". (The input gradient always runs as matrix products.)"""
+    k_h, k_w, n_channels, n_filters = kernel_shape
+    if tuple(stride) == (1, 1) and n_channels <= PLANES_MAX_CHANNELS and n_filters <= PLANES_MAX_FILTERS:
+        return "planes"
+    return "matmul" if k_h * k_w * n_channels >= MATMUL_MIN_PATCH else "direct"
+
+
+def uses_matmul(kernel_shape: tuple[int, ...], stride: tuple[int, int] = (1, 1)) -> bool:
+    """True when the forward and kernel gradient run as im2col + matrix products."""
+    return conv_road(kernel_shape, stride) == "matmul"
 
 
 def _image_blocks(n_images: int, out_h: int, out_w: int) -> list[tuple[int, int]]:
@@ -246,6 +263,72 @@ def _backward_kernel(x, dy, sh, sw, partial):
                                     acc[p, q, c, f] += pixel * dy[n, i, j, f]
 
 
+# --- planes path ---------------------------------------------------------------------------------------
+# Every array these kernels loop over is made inside them or passed whole (no views of the arguments): the
+# compiler then knows they do not overlap and keeps the long loops in SIMD.
+
+@njit(parallel=True, cache=True, fastmath={"contract"})
+def _planes_forward(x, w, b, y):
+    # stride 1; x (N, H, W, C) padded, w (KH, KW, C, F), y (N, OH, OW, F)
+    n_images, height, width, n_channels = x.shape
+    k_h, k_w, _, n_filters = w.shape
+    _, out_h, out_w, _ = y.shape
+    span = (out_h - 1) * width + out_w          # a filter's map, rows `width` apart
+    for n in prange(n_images):
+        planes = np.empty((n_channels, height * width), x.dtype)   # the image, channel by channel, flat
+        for h in range(height):
+            for j in range(width):
+                for c in range(n_channels):
+                    planes[c, h * width + j] = x[n, h, j, c]
+        z = np.empty(span, x.dtype)
+        for f in range(n_filters):
+            for k in range(span):
+                z[k] = b[f]
+            for p in range(k_h):
+                for q in range(k_w):
+                    shift = max(p * width + q, 0)   # max(): see _im2col
+                    for c in range(n_channels):
+                        tap = w[p, q, c, f]
+                        for k in range(span):       # one tap over every output of the map
+                            z[k] += tap * planes[c, shift + k]
+            for i in range(out_h):
+                for j in range(out_w):
+                    y[n, i, j, f] = z[i * width + j]
+
+
+@njit(parallel=True, cache=True, fastmath={"contract", "reassoc"})
+def _planes_backward_kernel(x, dy, partial):
+    # stride 1; partial (chunks, F, KH, KW, C): one buffer per chunk of the batch, summed in chunk order
+    # by the caller. reassoc lets the dot products run in SIMD lanes (in the same order on every run).
+    n_images, height, width, n_channels = x.shape
+    _, out_h, out_w, n_filters = dy.shape
+    n_chunks, _, k_h, k_w, _ = partial.shape
+    span = (out_h - 1) * width + out_w
+    zero = dy.dtype.type(0)
+    for chunk in prange(n_chunks):
+        acc = np.zeros((n_filters, k_h, k_w, n_channels), dy.dtype)
+        planes = np.empty((n_channels, height * width), x.dtype)
+        dz = np.zeros(span, dy.dtype)           # one filter's dy, rows `width` apart (between them: 0)
+        for n in range(chunk * n_images // n_chunks, (chunk + 1) * n_images // n_chunks):
+            for h in range(height):
+                for j in range(width):
+                    for c in range(n_channels):
+                        planes[c, h * width + j] = x[n, h, j, c]
+            for f in range(n_filters):
+                for i in range(out_h):
+                    for j in range(out_w):
+                        dz[i * width + j] = dy[n, i, j, f]
+                for p in range(k_h):
+                    for q in range(k_w):
+                        shift = max(p * width + q, 0)
+                        for c in range(n_channels):
+                            total = zero
+                            for k in range(span):   # tap (p, q): its input under every output, times dz
+                                total += dz[k] * planes[c, shift + k]
+                            acc[f, p, q, c] += total
+        partial[chunk] = acc
+
+
 @njit(cache=True)
 def _backward_bias(dy_rows, db):
     # dy_rows: (N*OH*OW, F). NumPy's dy.sum(axis=(0, 1, 2)) is slow for 28 narrow columns; one pass is not.
@@ -265,12 +348,16 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: tuple[in
     k_h, k_w, _, n_filters = w.shape
     y = np.empty((n_images, (h - k_h) // sh + 1, (w_in - k_w) // sw + 1, n_filters), dtype=x.dtype)
     x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
-    if uses_matmul(w.shape):
+    road = conv_road(w.shape, stride)
+    if road == "matmul":
         _matmul_forward(x, w, b, sh, sw, y, relu)
+        return y
+    if road == "planes":
+        _planes_forward(x, w, b, y)
     else:
         _forward(x, w, b, sh, sw, y)
-        if relu:
-            np.maximum(y, 0, out=y)
+    if relu:
+        np.maximum(y, 0, out=y)
     return y
 
 
@@ -287,7 +374,7 @@ def conv2d_backward(x: np.ndarray, dy: np.ndarray, w: np.ndarray, stride: tuple[
     x, dy, w = np.ascontiguousarray(x), np.ascontiguousarray(dy), np.ascontiguousarray(w)
     if relu_output is not None:
         relu_output = np.ascontiguousarray(relu_output)
-    if uses_matmul(w.shape):
+    if uses_matmul(w.shape, stride):
         dz = dy if relu_output is None else np.empty_like(dy)
         dx = np.empty((x.shape[0], x.shape[1], x.shape[2], w.shape[2]), dtype=dy.dtype) if input_grad else None
         dw = _matmul_backward(x, dy, w, sh, sw, relu_output, dz, dx)
@@ -312,10 +399,17 @@ def conv2d_backward_kernel(x: np.ndarray, dy: np.ndarray, stride: tuple[int, int
     """dL/dw (KH, KW, C, F), from the padded input x and dL/dy."""
     sh, sw = stride
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
-    if uses_matmul((*kernel_hw, x.shape[3])):
-        return _matmul_backward_kernel(x, dy, sh, sw, *kernel_hw)
+    (k_h, k_w), n_channels, n_filters = kernel_hw, x.shape[3], dy.shape[3]
+    road = conv_road((k_h, k_w, n_channels, n_filters), stride)
+    if road == "matmul":
+        return _matmul_backward_kernel(x, dy, sh, sw, k_h, k_w)
     n_chunks = max(1, min(_KERNEL_GRAD_CHUNKS, x.shape[0]))
-    partial = np.empty((n_chunks, kernel_hw[0], kernel_hw[1], x.shape[3], dy.shape[3]), dtype=dy.dtype)
+    if road == "planes":                                 # filter first, turned into Keras's layout below
+        partial = np.empty((n_chunks, n_filters, k_h, k_w, n_channels), dtype=dy.dtype)
+        _planes_backward_kernel(x, dy, partial)
+        dw_by_filter = _in_block_order(partial, partial.shape[1:])   # chunk order, as below
+        return np.ascontiguousarray(np.moveaxis(dw_by_filter, 0, 3))
+    partial = np.empty((n_chunks, k_h, k_w, n_channels, n_filters), dtype=dy.dtype)
     _backward_kernel(x, dy, sh, sw, partial)
     return _in_block_order(partial, partial.shape[1:])  # chunk order: the same bits on any thread count
 
