@@ -367,6 +367,7 @@ class Sequential:
             loss, _ = self.plan.loss(output, yb)
             loss_sum += loss * len(xb)
             correct += _correct(output, yb)
+            self.plan.forget()  # this batch's activations go before the next batch makes its own
             seen = min((step + 1) * batch_size, len(x))
             bar.update(step + 1, {"loss": loss_sum / seen, "accuracy": correct / seen})
         logs = {"loss": loss_sum / len(x), "accuracy": correct / len(x)}
@@ -386,15 +387,19 @@ class Sequential:
         """``model(x)``: one forward pass over the whole of x, as Keras's; ``training=True`` turns dropout on."""
         x = np.asarray(self._prepare_x(x))  # a ScaledImages set as floats: model(x) runs it whole
         with single_threaded_blas():
-            return self.plan.forward(x, training=bool(training)).copy()
+            output = self.plan.forward(x, training=bool(training)).copy()
+        self.plan.forget()  # the whole set's activations are not held after it returns
+        return output
 
     def predict(self, x, batch_size: int = 32, verbose: int = 0) -> np.ndarray:
         """The model's outputs (class probabilities for the tutorial network), in inference mode."""
         batch_size = checks.count(batch_size, "batch_size", minimum=1)
         x = self._prepare_x(x)
+        outputs = []
         with single_threaded_blas():
-            outputs = [self.plan.forward(x[s:s + batch_size], training=False).copy()
-                       for s in range(0, len(x), batch_size)]
+            for start in range(0, len(x), batch_size):
+                outputs.append(self.plan.forward(x[start:start + batch_size], training=False).copy())
+                self.plan.forget()  # this batch's activations go before the next batch makes its own
         return np.concatenate(outputs)
 
     # --- looking at it ---------------------------------------------------------------------------------

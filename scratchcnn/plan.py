@@ -193,6 +193,12 @@ class Plan:
         for step in reversed(self.steps):
             grad = step.backward(grad)
 
+    def forget(self) -> None:
+        """Every layer lets go of what its forward kept for a backward (after an inference batch)."""
+        for step in self.steps:
+            for layer in step.layers:
+                layer.forget()
+
     def describe(self) -> list[str]:
         """One line per fused step, for summary(): 'conv2d + max_pooling2d: Conv2D + MaxPooling2D in ...'."""
         lines = []

@@ -213,6 +213,41 @@ def test_predict_does_not_depend_on_batch_size(trained, data):
                                    rtol=1e-5, atol=1e-6)
 
 
+def _held_batch_arrays(model, n):
+    """Every array a layer still holds whose first axis is a multiple of the batch's n (a prime that divides
+    no weight's first axis): the batch's activations, BatchNormalization's (N*H*W, C) rows."""
+    return [f"{layer.name}.{name}" for layer in model.layers for name, value in vars(layer).items()
+            if isinstance(value, np.ndarray) and value.ndim and value.shape[0] % n == 0]
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_inference_lets_go_of_each_batch(fuse):
+    """predict, evaluate and model(x) keep no batch's activations: a batch of 1,000 images would otherwise
+    hold its conv maps while the next batch makes its own, and after predict returns (peak memory)."""
+    from scratchcnn.layers import Activation, AveragePooling2D, BatchNormalization, GlobalAveragePooling2D
+
+    model = Sequential([Conv2D(8, 3, activation="relu", input_shape=(14, 14, 1)), MaxPooling2D(),
+                        Conv2D(8, 3, padding="same"), BatchNormalization(), Activation("relu"),
+                        AveragePooling2D(pool_size=1), Conv2D(8, 3, activation="relu"), MaxPooling2D(),
+                        Conv2D(8, 1), GlobalAveragePooling2D(), Dense(12, activation="relu"), Dropout(0.2),
+                        Dense(10, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fuse = fuse
+    x = np.random.default_rng(0).random((13, 14, 14, 1), dtype=np.float32)
+    y = np.arange(13) % 10
+    model.fit(x, y, batch_size=13, epochs=1, verbose=0)
+    assert _held_batch_arrays(model, 13)  # training keeps them for the backward: the check sees them
+    for infer in (lambda: model.predict(x, batch_size=13), lambda: model.evaluate(x, y, batch_size=13, verbose=0),
+                  lambda: model(x)):
+        model.fit(x, y, batch_size=13, epochs=1, verbose=0)
+        infer()
+        assert _held_batch_arrays(model, 13) == []
+        assert all(getattr(layer, name) is None for layer in model.layers for name in layer.kept)
+    before = model.predict(x, batch_size=5)
+    model.fit(x, y, batch_size=13, epochs=1, verbose=0)  # and training still works after it
+    assert not np.array_equal(model.predict(x, batch_size=5), before)
+
+
 def test_train_on_batch_returns_loss_and_accuracy_before_the_update(data):
     (x_train, y_train), _ = data
     x, y = x_train[:32], y_train[:32]

@@ -8,6 +8,8 @@ from .base import Layer
 
 
 class Activation(Layer):
+    kept = ("z", "y")  # forward's input and output, for backward
+
     def __init__(self, activation, input_shape=None, name: str | None = None):
         super().__init__(name=name, input_shape=input_shape)
         self.activation = activations.get(activation)

@@ -2,7 +2,9 @@
 
     build(input_shape, dtype, rng) -> output_shape   create the weights once the input shape is known
     compute_output_shape(input_shape) -> shape       the shape walk, raising ValueError where it cannot work
-    forward(x, training) -> y                         keep in ``self`` only what backward needs
+    forward(x, training) -> y                         keep in ``self`` only what backward needs, under the
+                                                      names in ``kept``; forget() drops them (predict does,
+                                                      after each batch: inference needs none of them)
     backward(dy) -> dx                                fill ``self.grads``, return dL/dx; a layer may skip dx and
                                                       return None when ``needs_input_grad`` is False (the model
                                                       says so for its first layer: nobody needs dL/dimages)
@@ -30,6 +32,8 @@ import numpy as np
 
 
 class Layer:
+    kept: tuple[str, ...] = ()  # the attributes forward fills for backward (arrays the size of a batch)
+
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] | None = None):
         self.name = name
         self.input_shape = tuple(input_shape) if input_shape is not None else None  # without batch axis
@@ -59,6 +63,12 @@ class Layer:
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
+
+    def forget(self) -> None:
+        """Let go of what forward kept for backward. predict, evaluate and model(x) call it after each batch,
+        so a batch's activations are not still held while the next batch makes its own, nor afterwards."""
+        for name in self.kept:
+            setattr(self, name, None)
 
     def kinks(self, x: np.ndarray) -> tuple[list[np.ndarray], float]:
         """After ``forward(x)``: (what decides the smooth piece, distance of x to the nearest kink).

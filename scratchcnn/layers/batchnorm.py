@@ -36,6 +36,8 @@ from .base import Layer
 
 
 class BatchNormalization(Layer):
+    kept = ("rows",)  # the input as (N*H*W, C) rows, for backward (mean and inv_std are per channel)
+
     def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones", input_shape=None,

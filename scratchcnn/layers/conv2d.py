@@ -25,6 +25,8 @@ from .base import Layer, pair, same_padding
 
 
 class Conv2D(Layer):
+    kept = ("x_padded", "z", "y")  # the padded input (N, H', W', C); z and y (N, OH, OW, F)
+
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid", activation=None,
                  use_bias: bool = True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  input_shape=None, name: str | None = None):

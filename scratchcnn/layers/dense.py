@@ -19,6 +19,8 @@ from .base import Layer
 
 
 class Dense(Layer):
+    kept = ("x", "z", "y")  # forward's input (N, in), pre-activation and output (N, units), for backward
+
     def __init__(self, units: int, activation=None, use_bias: bool = True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", input_shape=None, name: str | None = None):
         super().__init__(name=name, input_shape=input_shape)

@@ -13,6 +13,8 @@ from .base import Layer
 
 
 class Dropout(Layer):
+    kept = ("mask",)  # the kept units scaled by 1/(1 - rate), for backward
+
     def __init__(self, rate: float, seed: int | None = None, input_shape=None, name: str | None = None):
         super().__init__(name=name, input_shape=input_shape)
         if not 0.0 <= float(rate) < 1.0:

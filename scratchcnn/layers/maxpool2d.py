@@ -16,6 +16,8 @@ from .base import Pooling2D
 
 class MaxPooling2D(Pooling2D):
     kind = "MaxPooling2D"  # arguments, shape walk, padding and record: base.Pooling2D
+    kept = ("y", "argmax")  # the output and each window's winner, both (N, OH, OW, C)
+
     def forward(self, x, training=False):
         (top, bottom), (left, right) = self.pads
         if top or bottom or left or right:
