@@ -363,11 +363,11 @@ class Sequential:
         for step in range(steps):
             xb = x[step * batch_size:(step + 1) * batch_size]
             yb = y[step * batch_size:(step + 1) * batch_size]
-            output = self.plan.forward(xb, training=False)
+            output = self.plan.infer(xb)   # no layer but the last keeps anything for a backward
             loss, _ = self.plan.loss(output, yb)
             loss_sum += loss * len(xb)
             correct += _correct(output, yb)
-            self.plan.forget()  # this batch's activations go before the next batch makes its own
+            self.plan.forget()             # nor that one, before the next batch makes its own
             seen = min((step + 1) * batch_size, len(x))
             bar.update(step + 1, {"loss": loss_sum / seen, "accuracy": correct / seen})
         logs = {"loss": loss_sum / len(x), "accuracy": correct / len(x)}
@@ -387,7 +387,7 @@ class Sequential:
         """``model(x)``: one forward pass over the whole of x, as Keras's; ``training=True`` turns dropout on."""
         x = np.asarray(self._prepare_x(x))  # a ScaledImages set as floats: model(x) runs it whole
         with single_threaded_blas():
-            output = self.plan.forward(x, training=bool(training)).copy()
+            output = self.plan.infer(x).copy() if not training else self.plan.forward(x, training=True).copy()
         self.plan.forget()  # the whole set's activations are not held after it returns
         return output
 
@@ -398,8 +398,8 @@ class Sequential:
         outputs = []
         with single_threaded_blas():
             for start in range(0, len(x), batch_size):
-                outputs.append(self.plan.forward(x[start:start + batch_size], training=False).copy())
-                self.plan.forget()  # this batch's activations go before the next batch makes its own
+                outputs.append(self.plan.infer(x[start:start + batch_size]).copy())
+                self.plan.forget()  # infer kept only the last step's arrays: this batch keeps nothing
         return np.concatenate(outputs)
 
     # --- looking at it ---------------------------------------------------------------------------------

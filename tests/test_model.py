@@ -243,6 +243,14 @@ def test_inference_lets_go_of_each_batch(fuse):
         infer()
         assert _held_batch_arrays(model, 13) == []
         assert all(getattr(layer, name) is None for layer in model.layers for name in layer.kept)
+    # and within a batch: when the last layer runs, no layer before it holds a batch's arrays (forward
+    # would still hold every conv map here)
+    last, seen = model.layers[-1], []
+    own_forward = last.forward
+    last.forward = lambda h, training=False: seen.append(_held_batch_arrays(model, 13)) or own_forward(h, training)
+    model.predict(x, batch_size=13)
+    assert seen == [[]]
+    del last.forward
     before = model.predict(x, batch_size=5)
     model.fit(x, y, batch_size=13, epochs=1, verbose=0)  # and training still works after it
     assert not np.array_equal(model.predict(x, batch_size=5), before)

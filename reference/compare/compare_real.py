@@ -1,5 +1,6 @@
 """scratchcnn vs PyTorch vs Keras on the real workload: a full epoch of fit on MNIST, and predict on the
-10,000 test images, for two networks, each system in its own process, alternated round by round.
+10,000 test images, for the tutorial and the networks a learner writes next, each system in its own
+process, alternated round by round.
 
     python reference/compare/compare_real.py --data /path/to/mnist \\
         --torch-python /tmp/venv-torch/bin/python --keras-python /tmp/venv-tf/bin/python [--rounds 3]
@@ -20,6 +21,11 @@ The networks, float32, Adam with Keras's constants, sparse categorical cross-ent
   2x2 -> Conv2D(16, 5x5, tanh) -> AveragePool 2x2 -> Conv2D(120, 5x5, tanh) -> Flatten -> Dense(84, tanh)
   -> Dense(10, softmax); the 60,000 training images, batch 32. No fused step applies to it: every layer
   runs its own code, on the general conv kernels.
+* ``batchnorm``: the convnet a learner writes after reading about batch normalization. Conv2D(32, 3x3,
+  'same', no bias) -> BatchNormalization -> relu -> MaxPool 2x2 -> Conv2D(64, 3x3, 'same', no bias) ->
+  BatchNormalization -> relu -> MaxPool 2x2 -> Flatten -> Dense(128, relu) -> Dropout(0.3) ->
+  Dense(10, softmax); the 60,000 training images, batch 64. PyTorch's BatchNorm2d gets Keras's constants
+  (eps 1e-3, momentum 0.01 in PyTorch's sense = Keras's 0.99).
 
 What is timed, in each worker, each round: one epoch of training on the shuffled set (wall clock, from
 the first batch to the last), then ``predict`` of the 10,000 test images at batch 1000 (the median of 3
@@ -51,8 +57,9 @@ NETWORKS = {  # name: (batch size, training images)
     "tutorial": (32, 60_000),
     "two-conv": (128, 54_000),
     "lenet5": (32, 60_000),
+    "batchnorm": (64, 60_000),
 }
-DEFAULT_NETWORKS = ["tutorial", "two-conv"]  # the two of the goals; --networks lenet5 adds the third
+DEFAULT_NETWORKS = ["tutorial", "two-conv"]  # the two of the goals; --networks lenet5 batchnorm adds the others
 PREDICT_BATCH = 1000
 SYSTEMS = ("scratchcnn", "pytorch", "keras")
 
@@ -60,7 +67,8 @@ SYSTEMS = ("scratchcnn", "pytorch", "keras")
 # --- the three systems, each run inside its own worker process ---------------------------------------------
 def scratchcnn_system(network: str, seed: int):
     import scratchcnn
-    from scratchcnn.layers import AveragePooling2D, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+    from scratchcnn.layers import (Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+                                   MaxPooling2D)
 
     if network == "tutorial":
         layers = [Conv2D(28, kernel_size=(3, 3), input_shape=(28, 28, 1)), MaxPooling2D(pool_size=(2, 2)),
@@ -69,6 +77,11 @@ def scratchcnn_system(network: str, seed: int):
         layers = [Conv2D(6, 5, activation="tanh", padding="same", input_shape=(28, 28, 1)), AveragePooling2D(),
                   Conv2D(16, 5, activation="tanh"), AveragePooling2D(), Conv2D(120, 5, activation="tanh"),
                   Flatten(), Dense(84, activation="tanh"), Dense(10, activation="softmax")]
+    elif network == "batchnorm":
+        layers = [Conv2D(32, 3, padding="same", use_bias=False, input_shape=(28, 28, 1)), BatchNormalization(),
+                  Activation("relu"), MaxPooling2D(), Conv2D(64, 3, padding="same", use_bias=False),
+                  BatchNormalization(), Activation("relu"), MaxPooling2D(), Flatten(), Dense(128, activation="relu"),
+                  Dropout(0.3), Dense(10, activation="softmax")]
     else:
         layers = [Conv2D(32, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)),
                   MaxPooling2D(pool_size=(2, 2)), Conv2D(64, kernel_size=(3, 3), activation="relu"),
@@ -97,13 +110,19 @@ def pytorch_system(network: str, seed: int):
         net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Tanh(), nn.AvgPool2d(2), nn.Conv2d(6, 16, 5), nn.Tanh(),
                             nn.AvgPool2d(2), nn.Conv2d(16, 120, 5), nn.Tanh(), nn.Flatten(), nn.Linear(120, 84),
                             nn.Tanh(), nn.Linear(84, 10))
+    elif network == "batchnorm":
+        net = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01),
+                            nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3, padding=1, bias=False),
+                            nn.BatchNorm2d(64, eps=1e-3, momentum=0.01), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                            nn.Linear(7 * 7 * 64, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10))
     else:
         net = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(),
                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5), nn.Linear(5 * 5 * 64, 10))
     for layer in net:
         if isinstance(layer, (nn.Conv2d, nn.Linear)):  # Keras's initialisers
             nn.init.xavier_uniform_(layer.weight)
-            nn.init.zeros_(layer.bias)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-7)
     loss_fn = nn.CrossEntropyLoss()  # softmax + cross-entropy from the logits, as Keras fuses them
     generator = torch.Generator().manual_seed(seed)
@@ -147,6 +166,11 @@ def keras_system(network: str, seed: int):
                  layers.Conv2D(16, kernel_size=5, activation="tanh"), layers.AveragePooling2D(pool_size=(2, 2)),
                  layers.Conv2D(120, kernel_size=5, activation="tanh"), layers.Flatten(),
                  layers.Dense(84, activation="tanh"), layers.Dense(10, activation="softmax")]
+    elif network == "batchnorm":
+        stack = [layers.Conv2D(32, 3, padding="same", use_bias=False), layers.BatchNormalization(),
+                 layers.Activation("relu"), layers.MaxPooling2D(), layers.Conv2D(64, 3, padding="same", use_bias=False),
+                 layers.BatchNormalization(), layers.Activation("relu"), layers.MaxPooling2D(), layers.Flatten(),
+                 layers.Dense(128, activation="relu"), layers.Dropout(0.3), layers.Dense(10, activation="softmax")]
     else:
         stack = [layers.Conv2D(32, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
                  layers.Conv2D(64, kernel_size=(3, 3), activation="relu"), layers.MaxPooling2D(pool_size=(2, 2)),
