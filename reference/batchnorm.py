@@ -34,32 +34,43 @@ def batchnorm_stats(rows):
     return mean, var
 
 
-def batchnorm_apply(rows, scale, shift):
+def batchnorm_apply(rows, scale, shift, relu=False):
     out = np.zeros_like(rows)
     for m in range(rows.shape[0]):
         for c in range(rows.shape[1]):
             out[m, c] = rows[m, c] * scale[c] + shift[c]
+            if relu and out[m, c] < 0:
+                out[m, c] = 0.0
     return out
 
 
-def batchnorm_backward_sums(rows, dy, mean, inv_std):
+def _relu_gradient(dy, relu_output, m, c):
+    """dy, or the relu's gradient dy * [output > 0] when a relu follows the normalisation."""
+    if relu_output is not None and not relu_output[m, c] > 0:
+        return 0.0
+    return dy[m, c]
+
+
+def batchnorm_backward_sums(rows, dy, mean, inv_std, relu_output=None):
     """(dbeta, dgamma), float64 (C,)."""
     n_rows, n_channels = rows.shape
     dbeta, dgamma = np.zeros(n_channels), np.zeros(n_channels)
     for m in range(n_rows):
         for c in range(n_channels):
-            dbeta[c] += dy[m, c]
-            dgamma[c] += dy[m, c] * (rows[m, c] - mean[c]) * inv_std[c]
+            g = _relu_gradient(dy, relu_output, m, c)
+            dbeta[c] += g
+            dgamma[c] += g * (rows[m, c] - mean[c]) * inv_std[c]
     return dbeta, dgamma
 
 
-def batchnorm_backward_input(rows, dy, mean, inv_std, gamma, dbeta, dgamma):
+def batchnorm_backward_input(rows, dy, mean, inv_std, gamma, dbeta, dgamma, relu_output=None):
     n_rows, n_channels = rows.shape
     dx = np.zeros_like(dy)
     for m in range(n_rows):
         for c in range(n_channels):
             xhat = (rows[m, c] - mean[c]) * inv_std[c]
-            dx[m, c] = gamma[c] * inv_std[c] * (dy[m, c] - dbeta[c] / n_rows - xhat * dgamma[c] / n_rows)
+            g = _relu_gradient(dy, relu_output, m, c)
+            dx[m, c] = gamma[c] * inv_std[c] * (g - dbeta[c] / n_rows - xhat * dgamma[c] / n_rows)
     return dx
 
 

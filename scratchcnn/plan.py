@@ -9,7 +9,7 @@ decides what runs.
     loss, grad = plan.loss(y, targets)   the loss and its gradient, from the head
     plan.backward(grad)                  each step's backward, in reverse: every layer fills its grads
 
-A step is usually one layer running its own ``forward`` and ``backward`` (``LayerStep``). Two places get a
+A step is usually one layer running its own ``forward`` and ``backward`` (``LayerStep``). Four places get a
 fused step, which does the work of its layers in one go and leaves in them what their own code would have:
 
 - ``ConvPoolStep``: a Conv2D whose output goes straight into a 2x2 MaxPooling2D (the tutorial's pair).
@@ -23,6 +23,9 @@ fused step, which does the work of its layers in one go and leaves in them what 
   outputs exist, while they are in cache. On the way back each pooled gradient goes from its window's
   winner straight into the kernel and input gradients, skipping the zeros of dz that the unfused conv
   multiplies. The conv map (4 MB at batch 128 there) is never stored whole.
+- ``BatchNormReluStep``: a BatchNormalization followed by a relu layer (Keras's Conv2D -> BatchNormalization
+  -> Activation('relu')). The relu is applied as each value is normalised and its gradient is read
+  inside the normalisation's backward passes: two passes over the map fewer each way. The same bits.
 - ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
   probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
   probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
@@ -41,7 +44,7 @@ import numpy as np
 
 from .kernels import conv2d_pool_backward, conv2d_pool_forward, conv_pool_backward, conv_pool_forward
 from .kernels.conv import uses_matmul
-from .layers import Activation, Conv2D, Dense, MaxPooling2D, Softmax
+from .layers import Activation, BatchNormalization, Conv2D, Dense, MaxPooling2D, ReLU, Softmax
 from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 
@@ -134,6 +137,29 @@ class BlockConvPoolStep:
         return None if dx_padded is None else conv._crop(dx_padded)
 
 
+class BatchNormReluStep:
+    """BatchNormalization -> relu (an Activation('relu') or ReLU layer) as one step."""
+    fused = True
+    what = "BatchNormalization + relu in one pass each way (kernels/batchnorm.py)"
+
+    @staticmethod
+    def accepts(norm, act) -> bool:
+        return type(norm) is BatchNormalization and type(act) in (Activation, ReLU) and act.activation.name == "relu"
+
+    def __init__(self, norm, act):
+        self.layers = [norm, act]
+
+    def forward(self, x, training):
+        """y = max(x * scale + shift, 0), written once; the relu layer keeps y (its backward needs only y > 0)."""
+        norm, act = self.layers
+        act.z, act.y = None, norm._normalize(x, training, relu=True)
+        return act.y
+
+    def backward(self, dy):
+        norm, act = self.layers
+        return norm._gradients(dy, relu_output=act.y)
+
+
 class SoftmaxCrossEntropyStep:
     """The last layer (ending in softmax) and the cross-entropy loss as one step, from the logits."""
     fused = True
@@ -172,6 +198,9 @@ class Plan:
                 k += 2
             elif fuse and k + 1 < len(layers) and BlockConvPoolStep.accepts(layers[k], layers[k + 1]):
                 self.steps.append(BlockConvPoolStep(layers[k], layers[k + 1]))
+                k += 2
+            elif fuse and k + 1 < len(layers) and BatchNormReluStep.accepts(layers[k], layers[k + 1]):
+                self.steps.append(BatchNormReluStep(layers[k], layers[k + 1]))
                 k += 2
             elif fuse and k == len(layers) - 1 and SoftmaxCrossEntropyStep.accepts(layers[k], loss):
                 self.steps.append(SoftmaxCrossEntropyStep(layers[k], loss))

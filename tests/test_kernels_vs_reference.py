@@ -521,6 +521,17 @@ def test_batchnorm_kernels_match_reference(shape, dtype):
     gamma = rng.standard_normal(shape[-1])
     assert_close(kernels.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums),
                  reference.batchnorm.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums), dtype)
+    # with a relu after the normalisation: max(y, 0) forward, dy * [max(y, 0) > 0] read by the backward
+    relu_output = kernels.batchnorm_apply(rows, scale, shift, relu=True)
+    assert_close(relu_output, reference.batchnorm.batchnorm_apply(rows, scale, shift, relu=True), dtype)
+    assert (relu_output == 0).any() and (relu_output > 0).any()
+    sums = kernels.batchnorm_backward_sums(rows, dy, mean, inv_std, relu_output)
+    sums_ref = reference.batchnorm.batchnorm_backward_sums(rows, dy, mean, inv_std, relu_output)
+    for fast, ref in zip(sums, sums_ref):
+        assert rel_diff(fast, ref) <= TOL[dtype]
+    assert_close(kernels.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums, relu_output),
+                 reference.batchnorm.batchnorm_backward_input(rows, dy, mean, inv_std, gamma, *sums, relu_output),
+                 dtype)
 
 
 def test_batchnorm_sums_are_the_same_bits_for_any_thread_count():

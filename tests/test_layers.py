@@ -781,10 +781,59 @@ def test_the_whole_network_gradient_with_batchnorm_in_training_mode():
             layer.gamma[...] = 1 + 0.3 * rng.standard_normal(layer.gamma.shape)
             layer.beta[...] = 0.3 * rng.standard_normal(layer.beta.shape)
     x = rng.random((4, 8, 8, 1))
+    assert type(model.plan.steps[1]).__name__ == "BatchNormReluStep"  # the check goes through the fused step
     results = check_model(model, x, np.arange(4), seed=0, label="small BN convnet")
     assert len(results) == len(model.params)
     for r in results:
         assert r.max_rel_error <= 1e-7, f"{r.tensor}: {r.max_rel_error:.1e}"
+
+
+@pytest.mark.parametrize("relu", ["activation", "layer"])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_then_relu_as_one_step_gives_the_layers_own_bits(relu, training):
+    from scratchcnn.layers import Activation, BatchNormalization, ReLU
+    from scratchcnn.plan import BatchNormReluStep
+    rng = np.random.default_rng(6)
+    x = (1.0 + rng.standard_normal((6, 5, 5, 3))).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for fused in (True, False):
+        norm = built(BatchNormalization(), x.shape[1:])
+        norm.gamma[...] = rng.standard_normal(3) if fused else results[0][-1]   # the same gamma for both
+        act = built(Activation("relu") if relu == "activation" else ReLU(), x.shape[1:])
+        if fused:
+            step = BatchNormReluStep(norm, act)
+            y, dx = step.forward(x, training), step.backward(dy)
+        else:
+            y = act.forward(norm.forward(x, training), training)
+            dx = norm.backward(act.backward(dy))
+        results.append([y, dx, *norm.grads, norm.moving_mean, norm.moving_variance, norm.gamma.copy()])
+    assert (results[0][0] == 0).any() and (results[0][0] > 0).any()      # the relu cut some values, not all
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batchnorm_then_relu_runs_as_one_step_in_a_model_and_trains_as_unfused():
+    from scratchcnn.layers import BatchNormalization, ReLU
+    def model():
+        m = Sequential([Conv2D(5, 3, padding="same", use_bias=False, input_shape=(9, 9, 2)), BatchNormalization(),
+                        ReLU(), MaxPooling2D(), Conv2D(3, 3, padding="same", use_bias=False), BatchNormalization(),
+                        ReLU(), Flatten(), Dense(10, activation="softmax")], seed=0, dtype="float64")
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+    fused, unfused = model(), model()
+    unfused.fuse = False
+    assert [type(s).__name__ for s in fused.plan.steps].count("BatchNormReluStep") == 2
+    lines = []
+    fused.summary(print_fn=lines.append)
+    assert any("batch_normalization + re_lu: BatchNormalization + relu in one pass" in line for line in lines)
+    x = np.random.default_rng(6).standard_normal((6, 9, 9, 2))
+    for m in (fused, unfused):
+        for _ in range(3):
+            m.train_on_batch(x, np.arange(6))
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)  # unfused, the softmax head differs in bits
+    np.testing.assert_allclose(fused.predict(x), unfused.predict(x), rtol=1e-12, atol=1e-14)
 
 
 def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():

@@ -12,6 +12,11 @@ M = N * H * W values per channel (or M = N for a Dense-like (N, C) input).
                                                 -> dx[m, c] = gamma[c] * inv_std[c]
                                                    * (dy[m, c] - dbeta[c] / M - xhat[m, c] * dgamma[c] / M)
 
+With a relu after the normalisation (plan.py's BatchNormReluStep): ``batchnorm_apply(..., relu=True)``
+writes max(y, 0), and the backward passes take ``relu_output`` (that max) and read dy as
+dy * [relu_output > 0], the relu's gradient, so neither the relu's output nor its gradient costs a pass
+over memory of its own.
+
 The sums over M rows run in float64 (a float32 sum of 100,000 values would lose four digits) and on
 several threads: the rows are cut into a fixed number of chunks whatever the thread count, each chunk
 sums into its own row of ``partial``, and the chunks are added in order, so the bits never depend on
@@ -51,15 +56,16 @@ def _squared_deviations(rows, mean, partial):
 
 
 @njit(parallel=True, cache=True)
-def _apply(rows, scale, shift, out):
+def _apply(rows, scale, shift, relu, out):
     n_rows, n_channels = rows.shape
     for m in prange(n_rows):
         for c in range(n_channels):
-            out[m, c] = rows[m, c] * scale[c] + shift[c]
+            y = rows[m, c] * scale[c] + shift[c]
+            out[m, c] = 0.0 if relu and y <= 0.0 else y   # (a NaN stays NaN, as np.maximum keeps it)
 
 
 @njit(parallel=True, cache=True)
-def _backward_sums(rows, dy, mean, inv_std, partial):
+def _backward_sums(rows, dy, relu, relu_output, mean, inv_std, partial):
     # partial (chunks, 2, C): [chunk, 0] sums dy, [chunk, 1] sums dy * xhat
     n_rows, n_channels = rows.shape
     n_chunks = partial.shape[0]
@@ -70,18 +76,23 @@ def _backward_sums(rows, dy, mean, inv_std, partial):
         for m in range(chunk * n_rows // n_chunks, (chunk + 1) * n_rows // n_chunks):
             for c in range(n_channels):
                 g = dy[m, c]
+                if relu:                   # the relu's gradient (a select LLVM keeps in SIMD; zero of dy's type)
+                    g = g if relu_output[m, c] > 0 else dy.dtype.type(0)
                 partial[chunk, 0, c] += g
                 partial[chunk, 1, c] += g * ((rows[m, c] - mean[c]) * inv_std[c])
 
 
 @njit(parallel=True, cache=True)
-def _backward_input(rows, dy, mean, inv_std, gain, dbeta_mean, dgamma_mean, dx):
+def _backward_input(rows, dy, relu, relu_output, mean, inv_std, gain, dbeta_mean, dgamma_mean, dx):
     # gain = gamma * inv_std; dbeta_mean = dbeta / M; dgamma_mean = dgamma / M (all float64, (C,))
     n_rows, n_channels = rows.shape
     for m in prange(n_rows):
         for c in range(n_channels):
+            g = dy[m, c]
+            if relu:
+                g = g if relu_output[m, c] > 0 else dy.dtype.type(0)
             xhat = (rows[m, c] - mean[c]) * inv_std[c]
-            dx[m, c] = gain[c] * (dy[m, c] - dbeta_mean[c] - xhat * dgamma_mean[c])
+            dx[m, c] = gain[c] * (g - dbeta_mean[c] - xhat * dgamma_mean[c])
 
 
 def _chunks(n_rows: int) -> int:
@@ -105,30 +116,36 @@ def batchnorm_stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, _in_order(partial) / rows.shape[0]
 
 
-def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """rows * scale + shift per channel, in the rows' dtype (M, C)."""
+def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool = False) -> np.ndarray:
+    """rows * scale + shift per channel, in the rows' dtype (M, C); relu=True: max(that, 0)."""
     rows = np.ascontiguousarray(rows)
     out = np.empty_like(rows)
-    _apply(rows, scale, shift, out)
+    _apply(rows, scale, shift, bool(relu), out)
     return out
 
 
-def batchnorm_backward_sums(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray,
-                            inv_std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(dbeta, dgamma), float64 (C,): sum dy and sum dy * xhat over the rows."""
+def _relu_mask(relu_output, dy):
+    """(relu, the array the kernels read it from): dy itself stands in, unread, when there is no relu."""
+    return (False, dy) if relu_output is None else (True, np.ascontiguousarray(relu_output).reshape(dy.shape))
+
+
+def batchnorm_backward_sums(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
+                            relu_output: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(dbeta, dgamma), float64 (C,): sum dy and sum dy * xhat over the rows (dy * [relu_output > 0])."""
     rows, dy = np.ascontiguousarray(rows), np.ascontiguousarray(dy)
     partial = np.empty((_chunks(rows.shape[0]), 2, rows.shape[1]), dtype=np.float64)
-    _backward_sums(rows, dy, mean, inv_std, partial)
+    _backward_sums(rows, dy, *_relu_mask(relu_output, dy), mean, inv_std, partial)
     total = _in_order(partial)
     return total[0], total[1]
 
 
 def batchnorm_backward_input(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray, inv_std: np.ndarray,
-                             gamma: np.ndarray, dbeta: np.ndarray, dgamma: np.ndarray) -> np.ndarray:
-    """dL/dx (M, C) in training mode, through the batch mean and variance."""
+                             gamma: np.ndarray, dbeta: np.ndarray, dgamma: np.ndarray,
+                             relu_output: np.ndarray | None = None) -> np.ndarray:
+    """dL/dx (M, C) in training mode, through the batch mean and variance (dy * [relu_output > 0])."""
     rows, dy = np.ascontiguousarray(rows), np.ascontiguousarray(dy)
     n_rows = rows.shape[0]
     dx = np.empty_like(dy)
-    _backward_input(rows, dy, mean, inv_std, np.asarray(gamma, np.float64) * inv_std, dbeta / n_rows,
-                    dgamma / n_rows, dx)
+    _backward_input(rows, dy, *_relu_mask(relu_output, dy), mean, inv_std, np.asarray(gamma, np.float64) * inv_std,
+                    dbeta / n_rows, dgamma / n_rows, dx)
     return dx

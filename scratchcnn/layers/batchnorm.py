@@ -85,6 +85,15 @@ class BatchNormalization(Layer):
         return super().build(input_shape, dtype, rng)
 
     def forward(self, x, training=False):
+        return self._normalize(x, training, relu=False)
+
+    def backward(self, dy):
+        return self._gradients(dy, relu_output=None)
+
+    # The fast path for a relu right after the layer (plan.py's BatchNormReluStep, on by default;
+    # ``model.fuse = False`` runs both layers' own code): the relu is applied as each value is normalised,
+    # and on the way back its gradient, dy * [y > 0], is read inside the passes below. The same bits.
+    def _normalize(self, x, training, relu):
         self.x_shape = x.shape
         rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])        # (M, C)
         if training:
@@ -102,11 +111,12 @@ class BatchNormalization(Layer):
         scale = self.gamma * inv_std                                    # y = x * scale + shift
         shift = self.beta - mean * scale
         self.rows, self.mean, self.inv_std, self.training = rows, mean, inv_std, bool(training)
-        return batchnorm_apply(rows, scale, shift).reshape(x.shape)
+        return batchnorm_apply(rows, scale, shift, relu).reshape(x.shape)
 
-    def backward(self, dy):
+    def _gradients(self, dy, relu_output):
+        """Fill grads and return dL/dx from dy, read as dy * [relu_output > 0] when relu_output is given."""
         drows = np.ascontiguousarray(dy).reshape(self.rows.shape)      # (M, C)
-        dbeta, dgamma = batchnorm_backward_sums(self.rows, drows, self.mean, self.inv_std)
+        dbeta, dgamma = batchnorm_backward_sums(self.rows, drows, self.mean, self.inv_std, relu_output)
         grads = iter(self.grads)
         if self.scale:
             next(grads)[...] = dgamma
@@ -115,8 +125,11 @@ class BatchNormalization(Layer):
         if not self.needs_input_grad:
             return None
         if self.training:                          # through the batch mean and variance
-            dx = batchnorm_backward_input(self.rows, drows, self.mean, self.inv_std, self.gamma, dbeta, dgamma)
+            dx = batchnorm_backward_input(self.rows, drows, self.mean, self.inv_std, self.gamma, dbeta, dgamma,
+                                          relu_output)
         else:                                      # the moving statistics are constants
+            if relu_output is not None:
+                drows = drows * (relu_output.reshape(drows.shape) > 0)
             dx = batchnorm_apply(drows, self.gamma * self.inv_std, np.zeros_like(self.inv_std))
         return dx.reshape(self.x_shape)
 
