@@ -105,7 +105,7 @@ class Conv2D(Layer):
     def _gradients(self, dy, relu_output):
         """Fill grads from dz (dz = dy * (relu_output > 0) when relu_output is given); return dL/dx."""
         dw, db, dx_padded = conv2d_backward(self.x_padded, dy, self.kernel, self.strides, relu_output,
-                                            input_grad=self.needs_input_grad)
+                                            input_grad=self.needs_input_grad, bias_grad=self.use_bias)
         self.grads[0][...] = dw
         if self.use_bias:
             self.grads[1][...] = db
