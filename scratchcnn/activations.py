@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 
+from .kernels.tanh import tanh_float32
+
 
 class ActivationFunction:
     name = "activation"
@@ -76,8 +78,14 @@ class SoftmaxFunction(ActivationFunction):
 
 class TanhFunction(ActivationFunction):
     name = "tanh"
+    # The fast path (``activations.tanh.fast = False`` turns it off): float32 maps go through a rational
+    # approximation that runs 8 values at a time, within 6.3 units in the last place of the exact tanh
+    # (np.tanh: 1.4), 3-6x faster than np.tanh (kernels/tanh.py). float64 keeps np.tanh.
+    fast = True
 
     def forward(self, z):
+        if self.fast and z.dtype == np.float32:
+            return tanh_float32(z)
         return np.tanh(z)
 
     def backward(self, z, a, da):

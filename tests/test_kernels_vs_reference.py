@@ -7,6 +7,7 @@ arithmetic, so its outputs and argmax positions must be identical, ties included
 import numpy as np
 import pytest
 
+import reference.activations
 import reference.adam
 import reference.batchnorm
 from scratchcnn.gradcheck import keras_adam_reference
@@ -572,3 +573,36 @@ def test_batchnorm_layer_matches_the_staged_textbook_twin(shape, training):
     assert rel_diff(layer.backward(dy), dx_ref) <= 1e-12
     assert rel_diff(layer.grads[0], dgamma_ref) <= 1e-12
     assert rel_diff(layer.grads[1], dbeta_ref) <= 1e-12
+
+
+# --- tanh ---------------------------------------------------------------------------------------------------
+def test_tanh_kernel_stays_within_8_ulp_of_the_exact_tanh():
+    from scratchcnn.kernels.tanh import tanh_float32
+    rng = np.random.default_rng(11)
+    z = np.concatenate([np.linspace(-10, 10, 400_001, dtype=np.float32), (3 * rng.standard_normal(200_000)).astype(
+        np.float32), (1e-3 * rng.standard_normal(50_000)).astype(np.float32)])   # 650,001: rows and a rest
+    exact = np.tanh(z.astype(np.float64))
+    ulps = np.abs(tanh_float32(z) - exact) / np.spacing(np.abs(exact).astype(np.float32))
+    assert ulps.max() <= 8 and np.abs(tanh_float32(z) - exact).max() < 5e-7
+    some = z[::97]                                            # the twin, math.tanh value by value
+    np.testing.assert_allclose(tanh_float32(some), reference.activations.tanh(some), rtol=6e-7, atol=1e-30)
+    special = np.float32([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-40, 9.0, -9.0, 8.999, 1e30])
+    got = tanh_float32(special)
+    assert np.isnan(got[0]) and list(got[1:3]) == [1, -1] and np.signbit(got[4]) and got[5] == np.float32(1e-40)
+    assert list(got[6:8]) == [1, -1] and got[9] == 1 and abs(got[8] - np.tanh(8.999)) <= 6e-8
+    x = rng.standard_normal((3, 5, 7, 2)).astype(np.float32).transpose(0, 2, 1, 3)   # any shape, not contiguous
+    np.testing.assert_array_equal(tanh_float32(x), tanh_float32(np.ascontiguousarray(x)))
+    assert tanh_float32(x).shape == x.shape
+
+
+def test_tanh_activation_takes_the_kernel_for_float32_only_and_can_be_switched_off():
+    from scratchcnn import activations
+    from scratchcnn.kernels.tanh import tanh_float32
+    z32 = np.random.default_rng(12).standard_normal((40, 30)).astype(np.float32)
+    np.testing.assert_array_equal(activations.tanh(z32), tanh_float32(z32))
+    np.testing.assert_array_equal(activations.tanh(z32.astype(np.float64)), np.tanh(z32.astype(np.float64)))
+    activations.tanh.fast = False
+    try:
+        np.testing.assert_array_equal(activations.tanh(z32), np.tanh(z32))
+    finally:
+        activations.tanh.fast = True
