@@ -3,8 +3,8 @@
     build(input_shape, dtype, rng) -> output_shape   create the weights once the input shape is known
     compute_output_shape(input_shape) -> shape       the shape walk, raising ValueError where it cannot work
     forward(x, training) -> y                         keep in ``self`` only what backward needs, under the
-                                                      names in ``kept``; forget() drops them (predict does,
-                                                      after each batch: inference needs none of them)
+                                                      names in ``kept``; forget() drops them (predict and
+                                                      evaluate do, step by step: inference needs none)
     backward(dy) -> dx                                fill ``self.grads``, return dL/dx; a layer may skip dx and
                                                       return None when ``needs_input_grad`` is False (the model
                                                       says so for its first layer: nobody needs dL/dimages)
@@ -65,8 +65,8 @@ class Layer:
         raise NotImplementedError
 
     def forget(self) -> None:
-        """Let go of what forward kept for backward. predict, evaluate and model(x) call it after each batch,
-        so a batch's activations are not still held while the next batch makes its own, nor afterwards."""
+        """Let go of what forward kept for backward. In predict, evaluate and model(x) the plan calls it as soon
+        as the layer's step has run (plan.infer), so a batch's maps are not all held at once, nor afterwards."""
         for name in self.kept:
             setattr(self, name, None)
 
