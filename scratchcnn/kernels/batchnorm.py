@@ -27,6 +27,8 @@ The twin is ``reference/batchnorm.py``; the math is derived in docs/layers/batch
 import numpy as np
 from numba import njit, prange
 
+from .conv import _in_block_order   # chunks added in chunk order: the same bits on any thread count
+
 _CHUNKS = 16
 
 
@@ -99,21 +101,14 @@ def _chunks(n_rows: int) -> int:
     return max(1, min(_CHUNKS, n_rows))
 
 
-def _in_order(partial: np.ndarray) -> np.ndarray:
-    total = partial[0].copy()
-    for chunk in range(1, partial.shape[0]):   # fixed order: the same bits whatever the thread count
-        total += partial[chunk]
-    return total
-
-
 def batchnorm_stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, biased variance), both float64 (C,), of rows (M, C)."""
     rows = np.ascontiguousarray(rows)
     partial = np.empty((_chunks(rows.shape[0]), rows.shape[1]), dtype=np.float64)
     _sums(rows, partial)
-    mean = _in_order(partial) / rows.shape[0]
+    mean = _in_block_order(partial, partial.shape[1:]) / rows.shape[0]
     _squared_deviations(rows, mean, partial)
-    return mean, _in_order(partial) / rows.shape[0]
+    return mean, _in_block_order(partial, partial.shape[1:]) / rows.shape[0]
 
 
 def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool = False) -> np.ndarray:
@@ -135,7 +130,7 @@ def batchnorm_backward_sums(rows: np.ndarray, dy: np.ndarray, mean: np.ndarray, 
     rows, dy = np.ascontiguousarray(rows), np.ascontiguousarray(dy)
     partial = np.empty((_chunks(rows.shape[0]), 2, rows.shape[1]), dtype=np.float64)
     _backward_sums(rows, dy, *_relu_mask(relu_output, dy), mean, inv_std, partial)
-    total = _in_order(partial)
+    total = _in_block_order(partial, partial.shape[1:])
     return total[0], total[1]
 
 
