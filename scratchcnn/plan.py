@@ -3,8 +3,8 @@
 decides what runs.
 
     y = plan.forward(x, training)        each step's forward, in order
-    y = plan.infer(x)                    the same in inference mode, each step's layers letting go of
-                                         what they kept as soon as it has run (the last step's stay:
+    y = plan.infer(x)                    the same in inference mode, each step but the last through its
+                                         ``infer``, which keeps nothing (the last step's arrays stay:
                                          evaluate's loss reads the head's logits)
     loss, grad = plan.loss(y, targets)   the loss and its gradient, from the head
     plan.backward(grad)                  each step's backward, in reverse: every layer fills its grads
@@ -48,7 +48,18 @@ from .layers import Activation, BatchNormalization, Conv2D, Dense, MaxPooling2D,
 from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 
-class LayerStep:
+class Step:
+    """What every step has: ``layers``, ``forward(x, training)``, ``backward(dy)``, and ``infer(x)``, its
+    forward in inference mode keeping nothing (by default: forward, then each layer forgets)."""
+
+    def infer(self, x):
+        y = self.forward(x, training=False)
+        for layer in self.layers:
+            layer.forget()
+        return y
+
+
+class LayerStep(Step):
     """One layer, its own code."""
     fused = False
 
@@ -58,11 +69,14 @@ class LayerStep:
     def forward(self, x, training):
         return self.layers[0].forward(x, training=training)
 
+    def infer(self, x):
+        return self.layers[0].infer(x)
+
     def backward(self, dy):
         return self.layers[0].backward(dy)
 
 
-class ConvPoolStep:
+class ConvPoolStep(Step):
     """Conv2D -> MaxPooling2D as one step: pool(conv(x)) without storing the conv's map."""
     fused = True
     what = "Conv2D + MaxPooling2D in one pass, the conv map never stored (kernels/conv_pool.py)"
@@ -101,7 +115,7 @@ class ConvPoolStep:
         return None
 
 
-class BlockConvPoolStep:
+class BlockConvPoolStep(Step):
     """Conv2D (im2col road) -> MaxPooling2D with non-overlapping windows, block by block."""
     fused = True
     what = "Conv2D + MaxPooling2D block by block, the backward from the pool's winners (kernels/conv.py)"
@@ -137,7 +151,7 @@ class BlockConvPoolStep:
         return None if dx_padded is None else conv._crop(dx_padded)
 
 
-class BatchNormReluStep:
+class BatchNormReluStep(Step):
     """BatchNormalization -> relu (an Activation('relu') or ReLU layer) as one step."""
     fused = True
     what = "BatchNormalization + relu in one pass each way (kernels/batchnorm.py)"
@@ -160,7 +174,7 @@ class BatchNormReluStep:
         return norm._gradients(dy, relu_output=act.y)
 
 
-class SoftmaxCrossEntropyStep:
+class SoftmaxCrossEntropyStep(Step):
     """The last layer (ending in softmax) and the cross-entropy loss as one step, from the logits."""
     fused = True
     what = "softmax + cross-entropy from the logits, dL/dz = (p - y) / N"
@@ -216,14 +230,12 @@ class Plan:
 
     def infer(self, x: np.ndarray) -> np.ndarray:
         """forward(x, training=False) for predict and evaluate, holding no more than a step's input and output:
-        no backward follows, so each step but the last forgets what it kept for one as soon as it has run
-        (at batch 1,000 a 28x28x32 map is 100 MB, and a network holds several)."""
-        for step in self.steps:
-            x = step.forward(x, False)
-            if step is not self.steps[-1]:
-                for layer in step.layers:
-                    layer.forget()
-        return x
+        no backward follows, so each step but the last runs its ``infer``, which keeps nothing (at batch 1,000
+        a 28x28x32 map is 100 MB, and a network holds several). The last step keeps its arrays: evaluate's
+        loss reads the head's logits; the caller forgets them after."""
+        for step in self.steps[:-1]:
+            x = step.infer(x)
+        return self.steps[-1].forward(x, False)
 
     def loss(self, output: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """(mean loss, the gradient the last step's backward takes)."""

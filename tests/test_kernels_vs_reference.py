@@ -595,6 +595,18 @@ def test_tanh_kernel_stays_within_8_ulp_of_the_exact_tanh():
     assert tanh_float32(x).shape == x.shape
 
 
+def test_tanh_kernel_writes_into_out_or_over_its_input():
+    from scratchcnn.kernels.tanh import tanh_float32
+    z = (3 * np.random.default_rng(13).standard_normal((4, 70_000))).astype(np.float32)   # rows and a rest
+    fresh = tanh_float32(z)
+    in_place = z.copy()
+    assert tanh_float32(in_place, in_place) is in_place
+    np.testing.assert_array_equal(in_place, fresh)
+    for bad in (np.empty((4, 69_999), np.float32), np.empty((4, 70_000)), np.empty((70_000, 4), np.float32).T):
+        with pytest.raises(ValueError, match="out must be a C-contiguous float32 array"):
+            tanh_float32(z, bad)
+
+
 def test_tanh_activation_takes_the_kernel_for_float32_only_and_can_be_switched_off():
     from scratchcnn import activations
     from scratchcnn.kernels.tanh import tanh_float32

@@ -559,6 +559,51 @@ def test_tanh_and_sigmoid_by_name_as_layers_and_in_nn():
                                                                      "activation": "sigmoid"}
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["linear", "relu", "softmax", "tanh", "sigmoid"])
+def test_an_activation_written_over_its_input_gives_the_same_bits(name, dtype):
+    z = (4 * np.random.default_rng(3).standard_normal((6, 5, 7))).astype(dtype)
+    z[0, 0, :3] = [0.0, -0.0, 200.0]
+    fresh = activations.get(name).forward(z)
+    assert fresh is not z or name == "linear"
+    in_place = z.copy()
+    assert activations.get(name).forward(in_place, out=in_place) is in_place
+    np.testing.assert_array_equal(in_place, fresh)
+    elsewhere = np.empty_like(z)
+    assert activations.get(name).forward(z, out=elsewhere) is elsewhere
+    np.testing.assert_array_equal(elsewhere, fresh)
+
+
+def _conv_on_road(road, activation):
+    """A Conv2D, built, whose forward runs on the given road of kernels/conv.py, and an input for it."""
+    from scratchcnn.kernels.conv import conv_road
+    filters, strides, padding, channels = {"planes": (4, 1, "same", 1), "direct": (20, 2, "valid", 1),
+                                           "matmul": (16, 1, "same", 8)}[road]
+    layer = built(Conv2D(filters, 3, strides=strides, padding=padding, activation=activation), (9, 9, channels))
+    assert conv_road(layer.kernel.shape, layer.strides) == road
+    return layer, (5, 9, 9, channels)
+
+
+@pytest.mark.parametrize("relu_in_kernel", [True, False])
+@pytest.mark.parametrize("activation", ["linear", "relu", "tanh", "sigmoid", "softmax"])
+@pytest.mark.parametrize("where", ["dense", "planes", "direct", "matmul"])
+def test_infer_gives_the_bits_of_forward_and_keeps_nothing(where, activation, relu_in_kernel):
+    """What predict runs (layer.infer: y written over z) against the layer's forward in inference mode."""
+    if where == "dense":
+        layer, shape = built(Dense(7, activation=activation), (12,)), (5, 12)
+    else:
+        layer, shape = _conv_on_road(where, activation)
+        layer.relu_in_kernel = relu_in_kernel
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    x_before = x.copy()
+    expected = layer.forward(x, training=False).copy()
+    layer.forget()
+    got = layer.infer(x)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(x, x_before)                       # the input is never written
+    assert all(getattr(layer, name) is None for name in layer.kept)
+
+
 # --- initializers, use_bias --------------------------------------------------------------------------------
 
 def test_initializers_follow_keras_formulas():

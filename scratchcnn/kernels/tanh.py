@@ -47,10 +47,14 @@ def _tanh_rows_parallel(z, out):
         _tanh_rows(z[r:r + 1], out[r:r + 1])
 
 
-def tanh_float32(z: np.ndarray) -> np.ndarray:
-    """tanh(z) for a float32 array of any shape, as a new array."""
+def tanh_float32(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """tanh(z) for a float32 array of any shape, into ``out`` (a C-contiguous float32 array of z's shape, z
+    itself allowed: each value is read before its own place is written) or a new array."""
     z = np.ascontiguousarray(z)
-    out = np.empty_like(z)
+    if out is None:
+        out = np.empty_like(z)
+    elif out.shape != z.shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"tanh_float32: out must be a C-contiguous float32 array of shape {z.shape}")
     flat_in, flat_out = z.reshape(-1), out.reshape(-1)
     whole = z.size // _CHUNK * _CHUNK                   # rows of _CHUNK values on the cores, then the rest
     if whole:

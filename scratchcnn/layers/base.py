@@ -5,6 +5,9 @@
     forward(x, training) -> y                         keep in ``self`` only what backward needs, under the
                                                       names in ``kept``; forget() drops them (predict and
                                                       evaluate do, step by step: inference needs none)
+    infer(x) -> y                                     forward(x, training=False) keeping nothing, for predict and
+                                                      evaluate (no backward follows); the default is forward then
+                                                      forget(); Conv2D and Dense write y over z in place
     backward(dy) -> dx                                fill ``self.grads``, return dL/dx; a layer may skip dx and
                                                       return None when ``needs_input_grad`` is False (the model
                                                       says so for its first layer: nobody needs dL/dimages)
@@ -63,6 +66,13 @@ class Layer:
 
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
+
+    def infer(self, x: np.ndarray) -> np.ndarray:
+        """forward(x, training=False) when no backward will follow (plan.infer: predict, evaluate, model(x)):
+        the output alone, nothing kept. A layer may override it to save memory, never to change a number."""
+        y = self.forward(x, training=False)
+        self.forget()
+        return y
 
     def forget(self) -> None:
         """Let go of what forward kept for backward. In predict, evaluate and model(x) the plan calls it as soon

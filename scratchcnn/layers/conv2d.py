@@ -94,6 +94,14 @@ class Conv2D(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
+    def infer(self, x):
+        """forward(x, training=False) keeping nothing: no backward will want z, so y is written over it (one map of
+        (N, OH, OW, F) held, not two; for LeNet-5's first conv at batch 1,000, 19 MB instead of 38)."""
+        if self.relu_in_kernel and self.activation.name == "relu":
+            return conv2d_forward(self._pad(x), self.kernel, self.bias, self.strides, relu=True)
+        z = conv2d_forward(self._pad(x), self.kernel, self.bias, self.strides)
+        return self.activation.forward(z, out=z)
+
     def backward(self, dy):
         if self.z is None:                     # the fast path: relu's gradient is taken inside the kernel
             return self._gradients(dy, relu_output=self.y)

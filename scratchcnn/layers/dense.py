@@ -56,6 +56,12 @@ class Dense(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
+    def infer(self, x):
+        """forward(x, training=False) keeping nothing: y is written over z (no backward will want z)."""
+        z = matmul(x, self.kernel)
+        z += self.bias
+        return self.activation.forward(z, out=z)
+
     def backward(self, dy):
         return self.backward_logits(self.activation.backward(self.z, self.y, dy))   # dz (N, out)
 
