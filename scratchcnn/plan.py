@@ -160,14 +160,24 @@ class BatchNormReluStep(Step):
     def accepts(norm, act) -> bool:
         return type(norm) is BatchNormalization and type(act) in (Activation, ReLU) and act.activation.name == "relu"
 
-    def __init__(self, norm, act):
+    def __init__(self, norm, act, overwrite_input: bool = False):
         self.layers = [norm, act]
+        self.overwrite_input = overwrite_input   # the plan's word: x is a map nobody else holds
 
     def forward(self, x, training):
         """y = max(x * scale + shift, 0), written once; the relu layer keeps y (its backward needs only y > 0)."""
         norm, act = self.layers
         act.z, act.y = None, norm._normalize(x, training, relu=True)
         return act.y
+
+    def infer(self, x):
+        """forward in inference mode keeping nothing; y written over x when the plan says x is ours to
+        overwrite (a Conv2D's fresh output: at batch 1,000 after a 28x28x32 conv, 100 MB not held twice)."""
+        norm, act = self.layers
+        y = norm._normalize(x, False, relu=True, out=x if self.overwrite_input else None)
+        norm.forget()
+        act.forget()
+        return y
 
     def backward(self, dy):
         norm, act = self.layers
@@ -214,7 +224,10 @@ class Plan:
                 self.steps.append(BlockConvPoolStep(layers[k], layers[k + 1]))
                 k += 2
             elif fuse and k + 1 < len(layers) and BatchNormReluStep.accepts(layers[k], layers[k + 1]):
-                self.steps.append(BatchNormReluStep(layers[k], layers[k + 1]))
+                # a Conv2D's output is a new array that nothing else holds after its infer (never the
+                # caller's x): inference may write over it
+                after_conv = k > 0 and type(layers[k - 1]) is Conv2D
+                self.steps.append(BatchNormReluStep(layers[k], layers[k + 1], overwrite_input=after_conv))
                 k += 2
             elif fuse and k == len(layers) - 1 and SoftmaxCrossEntropyStep.accepts(layers[k], loss):
                 self.steps.append(SoftmaxCrossEntropyStep(layers[k], loss))

@@ -881,6 +881,42 @@ def test_batchnorm_then_relu_runs_as_one_step_in_a_model_and_trains_as_unfused()
     np.testing.assert_allclose(fused.predict(x), unfused.predict(x), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("overwrite_input", [True, False])
+def test_batchnorm_relu_step_in_inference_writes_over_its_input_only_when_told(overwrite_input):
+    from scratchcnn.layers import Activation, BatchNormalization
+    from scratchcnn.plan import BatchNormReluStep
+    rng = np.random.default_rng(7)
+    x = (1.0 + rng.standard_normal((6, 5, 5, 3))).astype(np.float32)
+    norm = built(BatchNormalization(), x.shape[1:])
+    norm.moving_mean[...], norm.gamma[...] = rng.standard_normal(3), rng.standard_normal(3)
+    step = BatchNormReluStep(norm, built(Activation("relu"), x.shape[1:]), overwrite_input=overwrite_input)
+    expected = step.forward(x, training=False).copy()
+    given = x.copy()
+    y = step.infer(given)
+    np.testing.assert_array_equal(y, expected)
+    assert np.shares_memory(y, given) == overwrite_input
+    if not overwrite_input:
+        np.testing.assert_array_equal(given, x)
+    assert all(getattr(layer, name) is None for layer in step.layers for name in layer.kept)
+
+
+def test_the_plan_lets_batchnorm_write_over_a_conv_output_and_never_over_the_callers_images():
+    from scratchcnn.layers import BatchNormalization, ReLU
+    model = Sequential([BatchNormalization(input_shape=(9, 9, 2)), ReLU(), Conv2D(5, 3, use_bias=False),
+                        BatchNormalization(), ReLU(), Dropout(0.1), BatchNormalization(), ReLU(), Flatten(),
+                        Dense(10, activation="softmax")], seed=0)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    steps = [s for s in model.plan.steps if type(s).__name__ == "BatchNormReluStep"]
+    assert [s.overwrite_input for s in steps] == [False, True, False]   # the caller's x; a conv's; dropout's
+    x = np.random.default_rng(8).standard_normal((6, 9, 9, 2)).astype(np.float32)
+    x_before = x.copy()
+    model.fit(x, np.arange(6), batch_size=6, epochs=2, verbose=0)      # moving statistics away from 0 and 1
+    got = model.predict(x, batch_size=4)
+    np.testing.assert_array_equal(x, x_before)
+    model.fuse = False
+    np.testing.assert_array_equal(model.predict(x, batch_size=4), got)
+
+
 def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():
     def model():
         m = Sequential([Conv2D(4, 3, use_bias=False, input_shape=(8, 8, 1)), MaxPooling2D(), Flatten(),

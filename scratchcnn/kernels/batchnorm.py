@@ -111,10 +111,15 @@ def batchnorm_stats(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, _in_block_order(partial, partial.shape[1:]) / rows.shape[0]
 
 
-def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool = False) -> np.ndarray:
-    """rows * scale + shift per channel, in the rows' dtype (M, C); relu=True: max(that, 0)."""
+def batchnorm_apply(rows: np.ndarray, scale: np.ndarray, shift: np.ndarray, relu: bool = False,
+                    out: np.ndarray | None = None) -> np.ndarray:
+    """rows * scale + shift per channel, in the rows' dtype (M, C); relu=True: max(that, 0). Into ``out``
+    (C-contiguous, rows' shape and dtype; rows itself allowed) when given, else a new array."""
     rows = np.ascontiguousarray(rows)
-    out = np.empty_like(rows)
+    if out is None:
+        out = np.empty_like(rows)
+    elif out.shape != rows.shape or out.dtype != rows.dtype or not out.flags.c_contiguous:
+        raise ValueError(f"batchnorm_apply: out must be a C-contiguous {rows.dtype} array of shape {rows.shape}")
     _apply(rows, scale, shift, bool(relu), out)
     return out
 

@@ -93,7 +93,9 @@ class BatchNormalization(Layer):
     # The fast path for a relu right after the layer (plan.py's BatchNormReluStep, on by default;
     # ``model.fuse = False`` runs both layers' own code): the relu is applied as each value is normalised,
     # and on the way back its gradient, dy * [y > 0], is read inside the passes below. The same bits.
-    def _normalize(self, x, training, relu):
+    def _normalize(self, x, training, relu, out=None):
+        """y = x * scale + shift per channel (max(y, 0) with relu), into ``out`` when given (x itself is
+        allowed: each value is read before its place is written), else into a new array."""
         self.x_shape = x.shape
         rows = np.ascontiguousarray(x).reshape(-1, x.shape[-1])        # (M, C)
         if training:
@@ -111,7 +113,8 @@ class BatchNormalization(Layer):
         scale = self.gamma * inv_std                                    # y = x * scale + shift
         shift = self.beta - mean * scale
         self.rows, self.mean, self.inv_std, self.training = rows, mean, inv_std, bool(training)
-        return batchnorm_apply(rows, scale, shift, relu).reshape(x.shape)
+        out_rows = None if out is None else out.reshape(rows.shape)
+        return batchnorm_apply(rows, scale, shift, relu, out_rows).reshape(x.shape)
 
     def _gradients(self, dy, relu_output):
         """Fill grads and return dL/dx from dy, read as dy * [relu_output > 0] when relu_output is given."""
