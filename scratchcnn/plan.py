@@ -26,6 +26,8 @@ fused step, which does the work of its layers in one go and leaves in them what 
 - ``BatchNormReluStep``: a BatchNormalization followed by a relu layer (Keras's Conv2D -> BatchNormalization
   -> Activation('relu')). The relu is applied as each value is normalised and its gradient is read
   inside the normalisation's backward passes: two passes over the map fewer each way. The same bits.
+  In inference, after a Conv2D (whose output nobody else holds: the plan checks this where it builds
+  the step), it writes y over the conv's map instead of holding a second one.
 - ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
   probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
   probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
