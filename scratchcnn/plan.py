@@ -26,8 +26,13 @@ fused step, which does the work of its layers in one go and leaves in them what 
 - ``BatchNormReluStep``: a BatchNormalization followed by a relu layer (Keras's Conv2D -> BatchNormalization
   -> Activation('relu')). The relu is applied as each value is normalised and its gradient is read
   inside the normalisation's backward passes: two passes over the map fewer each way. The same bits.
-  In inference, after a Conv2D (whose output nobody else holds: the plan checks this where it builds
-  the step), it writes y over the conv's map instead of holding a second one.
+  In inference, after a Conv2D, it writes y over the conv's map instead of holding a second one (below).
+
+In ``predict`` and ``evaluate`` (``plan.infer``) no backward follows, and arrays only a backward would read
+may be overwritten: Conv2D and Dense write their activation over z, and the step after a Conv2D or Dense,
+whose output is a new array nobody else holds, may write its own output over that array (an Activation,
+a BatchNormalization, BatchNormalization + relu). The plan grants this where it builds the steps
+(``step.overwrite_input``), never for the caller's images.
 - ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
   probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
   probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
@@ -52,7 +57,10 @@ from .losses import CategoricalCrossentropy, SparseCategoricalCrossentropy
 
 class Step:
     """What every step has: ``layers``, ``forward(x, training)``, ``backward(dy)``, and ``infer(x)``, its
-    forward in inference mode keeping nothing (by default: forward, then each layer forgets)."""
+    forward in inference mode keeping nothing (by default: forward, then each layer forgets).
+    ``overwrite_input`` is set by the plan: True when the step before is a Conv2D or Dense, whose infer
+    returns a new array nobody else holds, so this step's infer may write its output over it."""
+    overwrite_input = False
 
     def infer(self, x):
         y = self.forward(x, training=False)
@@ -72,7 +80,7 @@ class LayerStep(Step):
         return self.layers[0].forward(x, training=training)
 
     def infer(self, x):
-        return self.layers[0].infer(x)
+        return self.layers[0].infer(x, overwrite_input=self.overwrite_input)
 
     def backward(self, dy):
         return self.layers[0].backward(dy)
@@ -162,9 +170,8 @@ class BatchNormReluStep(Step):
     def accepts(norm, act) -> bool:
         return type(norm) is BatchNormalization and type(act) in (Activation, ReLU) and act.activation.name == "relu"
 
-    def __init__(self, norm, act, overwrite_input: bool = False):
+    def __init__(self, norm, act):
         self.layers = [norm, act]
-        self.overwrite_input = overwrite_input   # the plan's word: x is a map nobody else holds
 
     def forward(self, x, training):
         """y = max(x * scale + shift, 0), written once; the relu layer keeps y (its backward needs only y > 0)."""
@@ -226,10 +233,7 @@ class Plan:
                 self.steps.append(BlockConvPoolStep(layers[k], layers[k + 1]))
                 k += 2
             elif fuse and k + 1 < len(layers) and BatchNormReluStep.accepts(layers[k], layers[k + 1]):
-                # a Conv2D's output is a new array that nothing else holds after its infer (never the
-                # caller's x): inference may write over it
-                after_conv = k > 0 and type(layers[k - 1]) is Conv2D
-                self.steps.append(BatchNormReluStep(layers[k], layers[k + 1], overwrite_input=after_conv))
+                self.steps.append(BatchNormReluStep(layers[k], layers[k + 1]))
                 k += 2
             elif fuse and k == len(layers) - 1 and SoftmaxCrossEntropyStep.accepts(layers[k], loss):
                 self.steps.append(SoftmaxCrossEntropyStep(layers[k], loss))
@@ -237,6 +241,10 @@ class Plan:
             else:
                 self.steps.append(LayerStep(layers[k]))
                 k += 1
+        for before, step in zip(self.steps, self.steps[1:]):
+            # A Conv2D's or Dense's infer returns a new array that nothing else holds (never the caller's x,
+            # never a view of a weight): in inference the next step may write its output over it.
+            step.overwrite_input = type(before) is LayerStep and type(before.layers[0]) in (Conv2D, Dense)
 
     def forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         for step in self.steps:

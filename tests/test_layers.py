@@ -596,8 +596,7 @@ def test_infer_gives_the_bits_of_forward_and_keeps_nothing(where, activation, re
         layer.relu_in_kernel = relu_in_kernel
     x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     x_before = x.copy()
-    expected = layer.forward(x, training=False).copy()
-    layer.forget()
+    expected = layer.forward(x, training=False).copy()      # and infer lets go of what this forward kept
     got = layer.infer(x)
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(x, x_before)                       # the input is never written
@@ -889,7 +888,8 @@ def test_batchnorm_relu_step_in_inference_writes_over_its_input_only_when_told(o
     x = (1.0 + rng.standard_normal((6, 5, 5, 3))).astype(np.float32)
     norm = built(BatchNormalization(), x.shape[1:])
     norm.moving_mean[...], norm.gamma[...] = rng.standard_normal(3), rng.standard_normal(3)
-    step = BatchNormReluStep(norm, built(Activation("relu"), x.shape[1:]), overwrite_input=overwrite_input)
+    step = BatchNormReluStep(norm, built(Activation("relu"), x.shape[1:]))
+    step.overwrite_input = overwrite_input
     expected = step.forward(x, training=False).copy()
     given = x.copy()
     y = step.infer(given)
@@ -900,14 +900,40 @@ def test_batchnorm_relu_step_in_inference_writes_over_its_input_only_when_told(o
     assert all(getattr(layer, name) is None for layer in step.layers for name in layer.kept)
 
 
-def test_the_plan_lets_batchnorm_write_over_a_conv_output_and_never_over_the_callers_images():
-    from scratchcnn.layers import BatchNormalization, ReLU
+@pytest.mark.parametrize("overwrite_input", [True, False])
+@pytest.mark.parametrize("layer", ["tanh", "relu", "softmax", "batchnorm"])
+def test_activation_and_batchnorm_layers_in_inference_write_over_their_input_only_when_told(layer,
+                                                                                              overwrite_input):
+    from scratchcnn.layers import Activation, BatchNormalization
+    rng = np.random.default_rng(9)
+    x = (1.0 + rng.standard_normal((6, 5, 5, 3))).astype(np.float32)
+    if layer == "batchnorm":
+        layer = built(BatchNormalization(), x.shape[1:])
+        layer.moving_mean[...], layer.gamma[...] = rng.standard_normal(3), rng.standard_normal(3)
+    else:
+        layer = built(Activation(layer), x.shape[1:])
+    expected = layer.forward(x, training=False).copy()
+    given = x.copy()
+    y = layer.infer(given, overwrite_input=overwrite_input)
+    np.testing.assert_array_equal(y, expected)
+    assert np.shares_memory(y, given) == overwrite_input
+    if not overwrite_input:
+        np.testing.assert_array_equal(given, x)
+    assert all(getattr(layer, name) is None for name in layer.kept)
+
+
+def test_the_plan_lets_a_step_write_over_a_conv_or_dense_output_and_never_over_the_callers_images():
+    from scratchcnn.layers import Activation, BatchNormalization, ReLU
     model = Sequential([BatchNormalization(input_shape=(9, 9, 2)), ReLU(), Conv2D(5, 3, use_bias=False),
-                        BatchNormalization(), ReLU(), Dropout(0.1), BatchNormalization(), ReLU(), Flatten(),
+                        BatchNormalization(), ReLU(), Dropout(0.1), BatchNormalization(), ReLU(),
+                        Conv2D(4, 3), Activation("tanh"), Flatten(), Dense(12), BatchNormalization(),
                         Dense(10, activation="softmax")], seed=0)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    steps = [s for s in model.plan.steps if type(s).__name__ == "BatchNormReluStep"]
-    assert [s.overwrite_input for s in steps] == [False, True, False]   # the caller's x; a conv's; dropout's
+    # the caller's x; a conv's; dropout's; a conv's; flatten's; a dense's
+    assert [s.overwrite_input for s in model.plan.steps] == [False, False, True, False, False, False, True,
+                                                              False, False, True, False]
+    assert [type(s).__name__ for s in model.plan.steps][:3] == ["BatchNormReluStep", "LayerStep",
+                                                                "BatchNormReluStep"]
     x = np.random.default_rng(8).standard_normal((6, 9, 9, 2)).astype(np.float32)
     x_before = x.copy()
     model.fit(x, np.arange(6), batch_size=6, epochs=2, verbose=0)      # moving statistics away from 0 and 1
@@ -915,6 +941,9 @@ def test_the_plan_lets_batchnorm_write_over_a_conv_output_and_never_over_the_cal
     np.testing.assert_array_equal(x, x_before)
     model.fuse = False
     np.testing.assert_array_equal(model.predict(x, batch_size=4), got)
+    whole = model.predict(x, batch_size=6)                              # against every layer's own forward
+    np.testing.assert_array_equal(whole, model.plan.forward(x, training=False))
+    np.testing.assert_array_equal(x, x_before)
 
 
 def test_conv_without_bias_before_max_pooling_trains_the_same_fused_or_not():

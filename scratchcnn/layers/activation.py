@@ -19,6 +19,11 @@ class Activation(Layer):
         self.y = self.activation.forward(x)
         return self.y
 
+    def infer(self, x, overwrite_input=False):
+        """y = f(x), keeping nothing; written over x when the plan says x is ours to overwrite."""
+        self.forget()                          # nothing of an earlier forward stays held either
+        return self.activation.forward(x, out=x if overwrite_input else None)
+
     def backward(self, dy):
         return self.activation.backward(self.z, self.y, dy)
 

@@ -5,9 +5,11 @@
     forward(x, training) -> y                         keep in ``self`` only what backward needs, under the
                                                       names in ``kept``; forget() drops them (predict and
                                                       evaluate do, step by step: inference needs none)
-    infer(x) -> y                                     forward(x, training=False) keeping nothing, for predict and
+    infer(x, overwrite_input) -> y                    forward(x, training=False) keeping nothing, for predict and
                                                       evaluate (no backward follows); the default is forward then
-                                                      forget(); Conv2D and Dense write y over z in place
+                                                      forget(). Conv2D and Dense write y over z; Activation and
+                                                      BatchNormalization write y over x when the plan says that
+                                                      x is theirs to overwrite
     backward(dy) -> dx                                fill ``self.grads``, return dL/dx; a layer may skip dx and
                                                       return None when ``needs_input_grad`` is False (the model
                                                       says so for its first layer: nobody needs dL/dimages)
@@ -67,9 +69,11 @@ class Layer:
     def backward(self, dy: np.ndarray) -> np.ndarray | None:
         raise NotImplementedError
 
-    def infer(self, x: np.ndarray) -> np.ndarray:
+    def infer(self, x: np.ndarray, overwrite_input: bool = False) -> np.ndarray:
         """forward(x, training=False) when no backward will follow (plan.infer: predict, evaluate, model(x)):
-        the output alone, nothing kept. A layer may override it to save memory, never to change a number."""
+        the output alone, nothing kept. A layer may override it to save memory, never to change a number.
+        ``overwrite_input``: the plan's word that x is a C-contiguous array nobody else holds (the new output
+        of the Conv2D or Dense before), so the output may be written over it; this default ignores it."""
         y = self.forward(x, training=False)
         self.forget()
         return y

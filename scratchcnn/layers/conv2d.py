@@ -94,9 +94,11 @@ class Conv2D(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
-    def infer(self, x):
+    def infer(self, x, overwrite_input=False):
         """forward(x, training=False) keeping nothing: no backward will want z, so y is written over it (one map of
-        (N, OH, OW, F) held, not two; for LeNet-5's first conv at batch 1,000, 19 MB instead of 38)."""
+        (N, OH, OW, F) held, not two; for LeNet-5's first conv at batch 1,000, 19 MB instead of 38). x is
+        never written (y has another shape)."""
+        self.forget()                          # nothing of an earlier forward stays held either
         if self.relu_in_kernel and self.activation.name == "relu":
             return conv2d_forward(self._pad(x), self.kernel, self.bias, self.strides, relu=True)
         z = conv2d_forward(self._pad(x), self.kernel, self.bias, self.strides)

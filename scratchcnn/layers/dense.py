@@ -56,8 +56,10 @@ class Dense(Layer):
         self.y = self.activation.forward(self.z)
         return self.y
 
-    def infer(self, x):
-        """forward(x, training=False) keeping nothing: y is written over z (no backward will want z)."""
+    def infer(self, x, overwrite_input=False):
+        """forward(x, training=False) keeping nothing: y is written over z (no backward will want z); x is
+        never written (y has another shape)."""
+        self.forget()                          # nothing of an earlier forward stays held either
         z = matmul(x, self.kernel)
         z += self.bias
         return self.activation.forward(z, out=z)
