@@ -27,16 +27,16 @@ fused step, which does the work of its layers in one go and leaves in them what 
   -> Activation('relu')). The relu is applied as each value is normalised and its gradient is read
   inside the normalisation's backward passes: two passes over the map fewer each way. The same bits.
   In inference, after a Conv2D, it writes y over the conv's map instead of holding a second one (below).
+- ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
+  probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
+  probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
+  layer's ``backward_logits``. Keras does the same with the logits it keeps behind a softmax output.
 
 In ``predict`` and ``evaluate`` (``plan.infer``) no backward follows, and arrays only a backward would read
 may be overwritten: Conv2D and Dense write their activation over z, and the step after a Conv2D or Dense,
 whose output is a new array nobody else holds, may write its own output over that array (an Activation,
 a BatchNormalization, BatchNormalization + relu). The plan grants this where it builds the steps
 (``step.overwrite_input``), never for the caller's images.
-- ``SoftmaxCrossEntropyStep``: a last layer ending in softmax under a cross-entropy loss given
-  probabilities. The loss is computed from the logits z behind the softmax (stable: no log of a clipped
-  probability) and the softmax's Jacobian cancels into dL/dz = (p - y) / N, which goes straight to the
-  layer's ``backward_logits``. Keras does the same with the logits it keeps behind a softmax output.
 
 A fused step is chosen by exact type and configuration (``type(layer) is Conv2D``), never for a subclass:
 a layer you derive from Conv2D or MaxPooling2D runs its own forward and backward, whatever it changes.
