@@ -64,9 +64,13 @@ class Step:
 
     def infer(self, x):
         y = self.forward(x, training=False)
+        self.forget()
+        return y
+
+    def forget(self):
+        """Each of the step's layers lets go of what its forward kept for a backward."""
         for layer in self.layers:
             layer.forget()
-        return y
 
 
 class LayerStep(Step):
@@ -184,8 +188,7 @@ class BatchNormReluStep(Step):
         overwrite (a Conv2D's fresh output: at batch 1,000 after a 28x28x32 conv, 100 MB not held twice)."""
         norm, act = self.layers
         y = norm._normalize(x, False, relu=True, out=x if self.overwrite_input else None)
-        norm.forget()
-        act.forget()
+        self.forget()
         return y
 
     def backward(self, dy):
@@ -274,8 +277,7 @@ class Plan:
     def forget(self) -> None:
         """Every layer lets go of what its forward kept for a backward."""
         for step in self.steps:
-            for layer in step.layers:
-                layer.forget()
+            step.forget()
 
     def describe(self) -> list[str]:
         """One line per fused step, for summary(): 'conv2d + max_pooling2d: Conv2D + MaxPooling2D in ...'."""
